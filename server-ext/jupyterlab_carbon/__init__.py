@@ -1,0 +1,37 @@
+"""jupyterlab-carbon: energy and carbon of every notebook cell.
+
+This module is imported by three hosts (JupyterLab's extension finder, the Jupyter
+server and IPython kernels running ``%load_ext jupyterlab_carbon``), so it stays light:
+nothing from tornado or the server is imported until a host asks for it.
+"""
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyterlab-carbon"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "jupyterlab_carbon"}]
+
+
+def _load_jupyter_server_extension(server_app: Any) -> None:
+    from .extension import load_server_extension
+
+    load_server_extension(server_app)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Entry point of ``%load_ext jupyterlab_carbon``."""
+    from .magics import register_magics
+
+    register_magics(ipython)
+
+
+def _unload_jupyter_server_extension(server_app: Any) -> None:
+    state = server_app.web_app.settings.get("jupyterlab_carbon")
+    if state:
+        state["sampler"].stop()

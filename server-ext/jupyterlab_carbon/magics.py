@@ -1,0 +1,82 @@
+"""IPython side: ``%load_ext jupyterlab_carbon`` registers the ``%carbon`` magic.
+
+Imports nothing of tornado or the Jupyter server: a kernel only needs the meters library.
+"""
+
+from __future__ import annotations
+
+import html
+import shlex
+from typing import Any
+
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from .meters import Diagnosis, MeterConfig, MeterSet, Status, open_meters
+
+USAGE = "Usage: %carbon status"
+
+
+class MeterStatus:
+    """The meters this kernel's machine offers and why others are missing (text and HTML)."""
+
+    def __init__(self, meters: MeterSet) -> None:
+        self.channels = meters.channels
+        self.diagnoses = [d for d in meters.diagnoses if d.status is not Status.OK or d.source == "model"]
+        self.modeled = meters.modeled
+
+    def __repr__(self) -> str:
+        lines = ["jupyterlab-carbon meters on this machine:"]
+        for channel in self.channels:
+            lines.append(f"  {channel.id:<24} {channel.label}  [{channel.method.value}, {channel.source}]")
+        if not self.channels:
+            lines.append("  (none)")
+        if self.diagnoses:
+            lines.append("Diagnosis:")
+            for diagnosis in self.diagnoses:
+                lines.append(f"  {diagnosis.source}: {diagnosis.status.value}: {diagnosis.message}")
+                if diagnosis.fix:
+                    lines.append(f"    fix: {diagnosis.fix}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td><code>{html.escape(c.id)}</code></td><td>{html.escape(c.label)}</td>"
+            f"<td>{html.escape(c.method.value)}</td><td>{html.escape(c.source)}</td></tr>"
+            for c in self.channels
+        )
+        items = "".join(_diagnosis_html(d) for d in self.diagnoses)
+        return (
+            '<div class="jp-carbon-status"><strong>jupyterlab-carbon meters on this machine</strong>'
+            "<table><thead><tr><th>Channel</th><th>Device</th><th>Method</th><th>Source</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            + (f"<p><strong>Diagnosis</strong></p><ul>{items}</ul>" if items else "")
+            + "</div>"
+        )
+
+
+def _diagnosis_html(diagnosis: Diagnosis) -> str:
+    fix = f"<br/>Fix: <code>{html.escape(diagnosis.fix)}</code>" if diagnosis.fix else ""
+    return (
+        f"<li><strong>{html.escape(diagnosis.source)}</strong> ({html.escape(diagnosis.status.value)}): "
+        f"{html.escape(diagnosis.message)}{fix}</li>"
+    )
+
+
+@magics_class
+class CarbonMagics(Magics):
+    @line_magic
+    def carbon(self, line: str) -> Any:
+        """%carbon status: the meters this machine offers and the diagnosis for missing ones."""
+        words = shlex.split(line)
+        if words[:1] != ["status"] or len(words) > 1:
+            print(USAGE)
+            return None
+        meters = open_meters(MeterConfig.from_environment())
+        try:
+            return MeterStatus(meters)
+        finally:
+            meters.close()
+
+
+def register_magics(ipython: Any) -> None:
+    ipython.register_magics(CarbonMagics)
