@@ -19,6 +19,7 @@ module.exports = {
   automock: false,
   reporters: ['default'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
+  modulePathIgnorePatterns: ['<rootDir>/server-ext/', '<rootDir>/ui-tests/', '<rootDir>/.venv/'],
   transform: {
     '\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
     '\\.jsx?$': 'babel-jest'

@@ -55,7 +55,10 @@ class PowerHandler(CarbonHandler):
         self.finish(json.dumps(self.sampler.power_now()))
 
 
+# (path below {base_url}/carbon/, handler); every handler here requires authentication.
+ROUTES: list[tuple[str, type[CarbonHandler]]] = [("status", StatusHandler), ("power", PowerHandler)]
+
+
 def setup_handlers(web_app: tornado.web.Application) -> None:
     base_url = web_app.settings["base_url"]
-    routes = [("status", StatusHandler), ("power", PowerHandler)]
-    web_app.add_handlers(".*$", [(url_path_join(base_url, NAMESPACE, path), handler) for path, handler in routes])
+    web_app.add_handlers(".*$", [(url_path_join(base_url, NAMESPACE, path), handler) for path, handler in ROUTES])

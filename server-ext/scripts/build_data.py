@@ -187,27 +187,28 @@ REGION_SITES: dict[tuple[str, str], tuple[str, str]] = {
 AZURE_RING_SUFFIXES = ("stage", "euap")
 
 # Everyday equivalences taken from Green Algorithms' referenceValues.csv: raw variable ->
-# (key, label, unit). Each raw value is gCO2e per one unit, so factor = 1 / value.
+# (key, label, unit). Each raw value is gCO2e per one unit, so factor = 1 / value. A label is
+# a title for the comparison; the UI shows it next to "value unit".
 EQUIVALENCES = {
-    "passengerCar_EU_perkm": ("car_km_eu", "driving an average European passenger car", "km"),
-    "passengerCar_US_perkm": ("car_km_us", "driving an average US passenger car", "km"),
-    "train_perkm": ("train_km", "travelling by train", "passenger-km"),
-    "flight_economy_perkm": ("flight_km", "flying economy class", "passenger-km"),
-    "flight_PAR-LON": ("flight_paris_london", "of a Paris-London flight (one passenger)", "flights"),
-    "flight_PAR-DUB": ("flight_paris_dublin", "of a Paris-Dublin flight (one passenger)", "flights"),
+    "passengerCar_EU_perkm": ("car_km_eu", "Driving an average European passenger car", "km"),
+    "passengerCar_US_perkm": ("car_km_us", "Driving an average US passenger car", "km"),
+    "train_perkm": ("train_km", "Travelling by train", "passenger-km"),
+    "flight_economy_perkm": ("flight_km", "Flying economy class", "passenger-km"),
+    "flight_PAR-LON": ("flight_paris_london", "Share of a Paris-London flight (one passenger)", "flights"),
+    "flight_PAR-DUB": ("flight_paris_dublin", "Share of a Paris-Dublin flight (one passenger)", "flights"),
     "flight_NY-SF": (
         "flight_newyork_sanfrancisco",
-        "of a New York-San Francisco flight (one passenger)",
+        "Share of a New York-San Francisco flight (one passenger)",
         "flights",
     ),
     "flight_NYC-MEL": (
         "flight_newyork_melbourne",
-        "of a New York-Melbourne flight (one passenger)",
+        "Share of a New York-Melbourne flight (one passenger)",
         "flights",
     ),
-    "streaming_netflix_perhour": ("streaming_hours", "of video streaming", "hours"),
-    "treeYear": ("tree_years", "of the CO2 one tree absorbs", "tree-years"),
-    "tree_month": ("tree_months", "of the CO2 one tree absorbs", "tree-months"),
+    "streaming_netflix_perhour": ("streaming_hours", "Streaming video", "hours"),
+    "treeYear": ("tree_years", "Time one tree needs to absorb it", "tree-years"),
+    "tree_month": ("tree_months", "Time one tree needs to absorb it", "tree-months"),
 }
 # Rows of referenceValues.csv deliberately not shipped as equivalences, with the reason.
 EQUIVALENCES_LEFT_OUT = {
@@ -331,10 +332,13 @@ def codecarbon_countries(shared: Path) -> list[ZoneCandidate]:
 def codecarbon_us_states(shared: Path) -> list[ZoneCandidate]:
     """US states of CodeCarbon's 2016_usa_emissions.json (EPA eGRID 2016, lbs/MWh)."""
     data = json.loads((shared / "codecarbon" / "2016_usa_emissions.json").read_text("utf-8"))
+    unit = data.pop("_unit")["emissions"]
+    if unit != "lbs/MWh":
+        raise SystemExit(f"2016_usa_emissions.json: unexpected unit {unit!r}")
     out = []
     for state, row in data.items():
-        if not isinstance(row, dict) or row["regionCode"] == "usa":
-            continue  # the "_unit" note and the national total (a country, not a state)
+        if row["regionCode"] == "usa":
+            continue  # the national total: a country figure, not a state
         out.append(
             ZoneCandidate(
                 zone=f"US-{row['regionCode']}",
@@ -560,9 +564,15 @@ def green_algorithms_tdp(path: Path, with_cores: bool) -> list[TdpRow]:
 
 
 def codecarbon_cpus(shared: Path) -> list[TdpRow]:
-    """Rows of CodeCarbon's hardware_cpu_power.csv (name and TDP only)."""
+    """Rows of CodeCarbon's hardware_cpu_power.csv (name and TDP only).
+
+    Rows whose TDP is not a number (a few old Celerons read '27.29.5', a garbled range) are
+    left out rather than guessed.
+    """
     out = []
     for row in read_dicts(shared / "codecarbon" / "hardware_cpu_power.csv"):
+        if not re.fullmatch(r"\d+(?:\.\d+)?", row["TDP"]):
+            continue
         model = re.sub(r"[\u200b-\u200f\ufeff]", "", row["Name"]).strip()
         out.append(
             TdpRow(

@@ -43,7 +43,7 @@ def cpu_model_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
 def choose_cpu_model(model_name: str, cores: int, tdp_override: float | None) -> CpuPowerModel:
     """TDP from the user's setting, else the bundled table, else a per-core default."""
     if tdp_override:
-        return CpuPowerModel(tdp_override, f"TDP {tdp_override:g} W set in the server configuration")
+        return CpuPowerModel(tdp_override, f"TDP {tdp_override:g} W set by the user (CarbonConfig.cpu_tdp_watts or JUPYTERLAB_CARBON_CPU_TDP_WATTS)")
     from ..data import cpu_tdp
 
     match = cpu_tdp(model_name)

@@ -1,0 +1,70 @@
+# The README's two commands: `make run` and `make test`. Both set everything up first
+# (a project-local virtual environment, npm packages, the labextension build) and redo
+# only what changed since the last time.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+STAMPS := .stamps
+export PATH := $(VENV)/bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+export JUPYTER_PLATFORM_DIRS := 1
+CHROMIUM := /usr/bin/chromium
+PORT ?= 8888
+
+TS_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
+PY_PROJECT := server-ext/pyproject.toml
+
+.PHONY: run test setup test-setup pytest jest ui-test clean
+
+run: setup
+	@echo "Starting JupyterLab with jupyterlab-carbon on examples/ (Ctrl+C to stop)."
+	jupyter lab --ServerApp.root_dir=examples --ServerApp.port=$(PORT) demo.ipynb
+
+test: test-setup
+	@bash .ci/run-tests
+
+setup: $(STAMPS)/installed
+
+test-setup: setup $(STAMPS)/test-deps $(STAMPS)/ui-npm $(CHROMIUM)
+
+$(STAMPS):
+	mkdir -p $@
+
+$(STAMPS)/venv: $(PY_PROJECT) | $(STAMPS)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q "jupyterlab==4.6.4" "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2"
+	touch $@
+
+$(STAMPS)/npm: package.json package-lock.json | $(STAMPS)
+	npm ci --no-audit --no-fund
+	touch $@
+
+$(STAMPS)/labextension: $(STAMPS)/npm $(STAMPS)/venv $(TS_SOURCES)
+	npm run build
+	touch $@
+
+$(STAMPS)/installed: $(STAMPS)/venv $(STAMPS)/labextension $(PY_PROJECT)
+	$(VENV)/bin/pip install -q --no-build-isolation -e ./server-ext
+	jupyter labextension develop --overwrite ./server-ext >/dev/null
+	jupyter server extension enable --sys-prefix jupyterlab_carbon >/dev/null
+	touch $@
+
+$(STAMPS)/test-deps: $(STAMPS)/installed $(PY_PROJECT)
+	$(VENV)/bin/pip install -q --no-build-isolation -e "./server-ext[test]"
+	touch $@
+
+$(STAMPS)/ui-npm: ui-tests/package.json ui-tests/package-lock.json | $(STAMPS)
+	cd ui-tests && npm ci --no-audit --no-fund
+	touch $@
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the UI tests."
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
+
+clean:
+	rm -rf $(STAMPS) $(VENV) node_modules lib tsconfig.tsbuildinfo server-ext/jupyterlab_carbon/labextension ui-tests/node_modules

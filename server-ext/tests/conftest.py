@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collections.abc import Iterator
+
+from .fakesysfs import FakePowercap, RealTimeDriver, constant
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def powercap(tmp_path: Path) -> FakePowercap:
+    """A typical Intel desktop: package-0 with core/uncore/dram subzones, psys absent."""
+    fake = FakePowercap(tmp_path / "powercap")
+    fake.root.mkdir()
+    fake.add_zone("intel-rapl:0", "package-0", constant(20.0))
+    fake.add_zone("intel-rapl:0:0", "core", constant(12.0))
+    fake.add_zone("intel-rapl:0:1", "uncore", constant(1.0))
+    fake.add_zone("intel-rapl:0:2", "dram", constant(3.0))
+    return fake
+
+
+@pytest.fixture
+def live_powercap(powercap: FakePowercap) -> Iterator[FakePowercap]:
+    """The fake tree, advancing in real time (for a running server)."""
+    with RealTimeDriver(powercap):
+        yield powercap
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path, live_powercap: FakePowercap) -> dict:
+    return {
+        "ServerApp": {"jpserver_extensions": {"jupyterlab_carbon": True}},
+        "CarbonConfig": {
+            "powercap_root": str(live_powercap.root),
+            "hwmon_root": str(tmp_path / "no-hwmon"),
+            "use_nvml": False,
+            "use_amdsmi": False,
+            "sample_period_s": 0.05,
+        },
+    }

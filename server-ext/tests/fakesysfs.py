@@ -1,0 +1,121 @@
+"""Fake powercap and hwmon trees whose counters follow a known power profile.
+
+Tests drive time by hand: ``advance(seconds)`` integrates each zone's power profile and
+writes the wrapped counter, exactly as the kernel's RAPL driver would present it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PowerProfile = Callable[[float], float]  # watts at time t (seconds since the tree was made)
+
+
+def constant(watts: float) -> PowerProfile:
+    return lambda _t: watts
+
+
+def steps(*segments: tuple[float, float]) -> PowerProfile:
+    """Piecewise-constant power: ((until_t, watts), ...); the last value holds afterwards."""
+
+    def profile(t: float) -> float:
+        for until, watts in segments:
+            if t < until:
+                return watts
+        return segments[-1][1]
+
+    return profile
+
+
+@dataclass
+class FakeZone:
+    path: Path
+    profile: PowerProfile
+    max_range_uj: int
+    energy_uj: float = 0.0  # true, unwrapped
+    offset_uj: int = 0
+
+    def write(self) -> None:
+        raw = (int(self.energy_uj) + self.offset_uj) % self.max_range_uj
+        # sysfs reads are atomic: replace the file so a reader never sees it half written.
+        staging = self.path / ".energy_uj.new"
+        staging.write_text(f"{raw}\n")
+        staging.replace(self.path / "energy_uj")
+
+
+@dataclass
+class FakePowercap:
+    root: Path
+    now: float = 0.0
+    zones: dict[str, FakeZone] = field(default_factory=dict)
+
+    def add_zone(
+        self,
+        directory: str,
+        name: str,
+        profile: PowerProfile,
+        max_range_uj: int = 262_143_328_850,
+        start_uj: int = 0,
+    ) -> FakeZone:
+        path = self.root / directory
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "name").write_text(f"{name}\n")
+        (path / "max_energy_range_uj").write_text(f"{max_range_uj}\n")
+        zone = FakeZone(path, profile, max_range_uj, offset_uj=start_uj)
+        zone.write()
+        self.zones[directory] = zone
+        return zone
+
+    def advance(self, seconds: float, step: float = 0.01) -> None:
+        """Integrate every zone's profile over ``seconds`` (midpoint rule, fine steps)."""
+        end = self.now + seconds
+        while self.now < end - 1e-12:
+            dt = min(step, end - self.now)
+            for zone in self.zones.values():
+                zone.energy_uj += zone.profile(self.now + dt / 2) * dt * 1e6
+            self.now += dt
+        for zone in self.zones.values():
+            zone.write()
+
+    def true_joules(self, directory: str) -> float:
+        return self.zones[directory].energy_uj / 1e6
+
+
+def make_hwmon(root: Path, device: str, driver: str, files: dict[str, str]) -> Path:
+    path = root / device
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "name").write_text(f"{driver}\n")
+    for name, value in files.items():
+        (path / name).write_text(f"{value}\n")
+    return path
+
+
+class RealTimeDriver:
+    """Advances a fake tree in wall-clock time on a thread, for tests of a running server."""
+
+    def __init__(self, fake: FakePowercap, period_s: float = 0.01) -> None:
+        import threading
+        import time
+
+        self._fake = fake
+        self._period = period_s
+        self._stop = threading.Event()
+        self._time = time.monotonic
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        last = self._time()
+        while not self._stop.wait(self._period):
+            now = self._time()
+            self._fake.advance(now - last, step=now - last)
+            last = now
+
+    def __enter__(self) -> RealTimeDriver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -1,0 +1,56 @@
+"""The REST endpoints through a real Jupyter server, with a fake RAPL tree advancing in real time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_server.utils import url_path_join
+
+from jupyterlab_carbon.handlers import NAMESPACE, ROUTES
+
+STATUS_KEYS = {"version", "hostname", "sample_period_s", "history_samples", "channels", "diagnoses", "modeled"}
+CHANNEL_KEYS = {"id", "domain", "label", "kind", "method", "source", "resolution_j", "device"}
+DIAGNOSIS_KEYS = {"source", "status", "message", "path", "fix"}
+
+
+async def get_json(jp_fetch: Any, *path: str) -> Any:
+    response = await jp_fetch(NAMESPACE, *path)
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    return json.loads(response.body)
+
+
+async def test_status_lists_the_measured_zones(jp_fetch: Any) -> None:
+    status = await get_json(jp_fetch, "status")
+    assert set(status) == STATUS_KEYS
+    assert [c["id"] for c in status["channels"]] == ["cpu/package-0", "dram/package-0"]
+    assert all(set(c) == CHANNEL_KEYS for c in status["channels"])
+    assert all(c["method"] == "measured-counter" for c in status["channels"])
+    assert all(set(d) == DIAGNOSIS_KEYS for d in status["diagnoses"])
+    assert status["modeled"] is False
+    assert status["sample_period_s"] == pytest.approx(0.05)
+
+
+async def test_power_matches_the_fake_profile(jp_fetch: Any) -> None:
+    await asyncio.sleep(0.5)  # let the sampler collect a few samples
+    power = await get_json(jp_fetch, "power")
+    assert set(power) >= {"time", "total_w", "channels", "modeled", "window_s"}
+    by_id = {c["id"]: c for c in power["channels"]}
+    # package-0 draws 20 W and DRAM 3 W in the fake tree (core/uncore are inside the package).
+    assert by_id["cpu/package-0"]["watts"] == pytest.approx(20.0, rel=0.1)
+    assert by_id["dram/package-0"]["watts"] == pytest.approx(3.0, rel=0.1)
+    assert power["total_w"] == pytest.approx(23.0, rel=0.1)
+
+
+async def test_every_handler_requires_authentication(http_server_client: Any, jp_base_url: str) -> None:
+    assert ROUTES
+    for path, _handler in ROUTES:
+        url = url_path_join(jp_base_url, NAMESPACE, path)
+        with pytest.raises(HTTPClientError) as refused:
+            await http_server_client.fetch(url, request_timeout=10)
+        assert refused.value.code == 403, path

@@ -1,0 +1,51 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import { CarbonAPIError, CarbonClient } from '../client';
+
+type FetchArgs = [RequestInfo, RequestInit?];
+
+function settingsAnswering(status: number, body: string, calls: FetchArgs[]): ServerConnection.ISettings {
+  const fakeFetch = async (...args: FetchArgs): Promise<Response> => {
+    calls.push(args);
+    return new Response(body, { status, headers: { 'Content-Type': 'application/json' } });
+  };
+  return ServerConnection.makeSettings({
+    baseUrl: 'http://localhost:8888/base/',
+    fetch: fakeFetch as typeof fetch
+  });
+}
+
+describe('CarbonClient', () => {
+  it('GETs the status endpoint below the base URL and parses it', async () => {
+    const calls: FetchArgs[] = [];
+    const status = { version: '0.1.0', hostname: 'node', channels: [], diagnoses: [], modeled: true };
+    const client = new CarbonClient(settingsAnswering(200, JSON.stringify(status), calls));
+    await expect(client.status()).resolves.toEqual(status);
+    const request = calls[0][0];
+    const url = typeof request === 'string' ? request : request.url;
+    // makeRequest adds a cache-busting query to GETs
+    expect(url.split('?')[0]).toBe('http://localhost:8888/base/carbon/status');
+  });
+
+  it('GETs the power endpoint', async () => {
+    const calls: FetchArgs[] = [];
+    const power = { time: 1, total_w: 23, channels: [] };
+    const client = new CarbonClient(settingsAnswering(200, JSON.stringify(power), calls));
+    await expect(client.power()).resolves.toEqual(power);
+  });
+
+  it('raises the server JSON error message with its status', async () => {
+    const client = new CarbonClient(settingsAnswering(400, JSON.stringify({ code: 400, message: 'bad window' }), []));
+    const error = await client.power().catch(e => e);
+    expect(error).toBeInstanceOf(CarbonAPIError);
+    expect(error.status).toBe(400);
+    expect(error.message).toBe('bad window');
+  });
+
+  it('falls back to the HTTP status text when the body is not JSON', async () => {
+    const client = new CarbonClient(settingsAnswering(502, 'Bad gateway', []));
+    const error = await client.status().catch(e => e);
+    expect(error).toBeInstanceOf(CarbonAPIError);
+    expect(error.status).toBe(502);
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * Galata configuration: JupyterLab is started by Playwright with the project's virtual
+ * environment, and driven in Debian's Chromium (no browser download).
+ */
+const path = require('path');
+const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
+
+const jupyter = path.resolve(__dirname, '..', '.venv', 'bin', 'jupyter');
+
+module.exports = {
+  ...baseConfig,
+  timeout: 120000,
+  retries: process.env.CI ? 1 : 0,
+  reporter: [['list'], ['html', { open: 'never' }]],
+  use: {
+    ...baseConfig.use,
+    launchOptions: { executablePath: '/usr/bin/chromium' },
+    trace: 'retain-on-failure'
+  },
+  webServer: {
+    command: `${jupyter} lab --config jupyter_server_test_config.py`,
+    url: 'http://localhost:8888/lab',
+    timeout: 120 * 1000,
+    reuseExistingServer: !process.env.CI
+  }
+};

@@ -1,0 +1,40 @@
+import { expect, test } from '@jupyterlab/galata';
+
+test.describe('status bar power', () => {
+  test('shows the node power, marks it modeled, lists the meters in its tooltip', async ({ page }) => {
+    const item = page.locator('.jp-carbon-StatusItem');
+    await expect(item).toBeVisible();
+    // A number with a unit once the first readings arrive (not the dash shown before).
+    await expect(item.locator('.jp-carbon-StatusItem-text')).toHaveText(/⚡ \d+(\.\d+)? (mW|W|kW)/, {
+      timeout: 30000
+    });
+    // This machine has no meter: the reading is modeled and says so.
+    await expect(item.locator('.jp-carbon-StatusItem-modeled')).toHaveText('modeled');
+    const tooltip = await item.getAttribute('title');
+    expect(tooltip).toContain('CPU (modeled)');
+    expect(tooltip).toContain('Memory (modeled)');
+    expect(tooltip).toContain('rapl');
+    expect(await item.getAttribute('aria-label')).toBe(tooltip);
+
+    await page.locator('#jp-main-statusbar').screenshot({ path: test.info().outputPath('statusbar.png') });
+    await test.info().attach('statusbar', {
+      path: test.info().outputPath('statusbar.png'),
+      contentType: 'image/png'
+    });
+  });
+
+  test('opens the meters dialog by keyboard, with the diagnosis and its fix', async ({ page }) => {
+    const item = page.locator('.jp-carbon-StatusItem');
+    await expect(item.locator('.jp-carbon-StatusItem-text')).toHaveText(/\d/, { timeout: 30000 });
+    await item.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('.jp-Dialog .jp-carbon-MetersDialog');
+    await expect(dialog).toBeVisible();
+    await expect(dialog).toContainText('CPU (modeled)');
+    await expect(dialog).toContainText('Diagnosis');
+    await expect(dialog.locator('.jp-carbon-MetersDialog-fix').first()).toContainText('modprobe');
+    await page.screenshot({ path: test.info().outputPath('meters-dialog.png') });
+    await page.keyboard.press('Escape');
+    await expect(dialog).toBeHidden();
+  });
+});
