@@ -154,13 +154,13 @@ class Sampler:
                 last = sample
         return points
 
-    def joules_at(self, wall: float) -> tuple[tuple[float, ...], bool] | None:
+    def joules_at(self, wall: float, samples: list[Sample] | None = None) -> tuple[tuple[float, ...], bool] | None:
         """Cumulative joules per channel at wall time ``wall``, linearly interpolated.
 
         Returns the values and whether ``wall`` lay outside the buffer (then the nearest
         sample is extrapolated at its current power), or None when there are no samples.
         """
-        samples = self.snapshot()
+        samples = self.snapshot() if samples is None else samples
         if not samples:
             return None
         walls = [s.wall for s in samples]

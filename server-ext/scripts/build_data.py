@@ -58,6 +58,7 @@ G_PER_KWH_PER_LB_PER_MWH = 0.45359237
 
 # ISO 3166-1 alpha-3 -> alpha-2 for every country key in CodeCarbon's global_energy_mix.json.
 # (The standard library has no country table; an unknown key makes the build fail loudly.)
+# fmt: off
 ISO3_TO_ISO2 = {
     "ABW": "AW", "AFG": "AF", "AGO": "AO", "ALB": "AL", "ARE": "AE", "ARG": "AR", "ARM": "AM",
     "ASM": "AS", "ATG": "AG", "AUS": "AU", "AUT": "AT", "AZE": "AZ", "BDI": "BI", "BEL": "BE",
@@ -91,6 +92,7 @@ ISO3_TO_ISO2 = {
     "VEN": "VE", "VGB": "VG", "VIR": "VI", "VNM": "VN", "VUT": "VU", "WSM": "WS", "YEM": "YE",
     "ZAF": "ZA", "ZMB": "ZM", "ZWE": "ZW",
 }
+# fmt: on
 
 # Green Algorithms uses CA-MT for Manitoba; ISO 3166-2 (and every other tool) says CA-MB.
 ZONE_RENAMES = {"CA-MT": "CA-MB"}
@@ -248,7 +250,7 @@ def read_dicts(path: Path, skip: int = 0) -> list[dict[str, str]]:
     """Rows as dicts keyed by the header found after ``skip`` rows."""
     rows = read_csv_rows(path, skip)
     header = [cell.strip() for cell in rows[0]]
-    return [dict(zip(header, (cell.strip() for cell in row))) for row in rows[1:]]
+    return [dict(zip(header, (cell.strip() for cell in row), strict=False)) for row in rows[1:]]
 
 
 def ga_year(*texts: str) -> int | None:
@@ -479,11 +481,12 @@ def build_regions(shared: Path, zones: dict[str, ZoneCandidate]) -> list[RegionR
             license=LICENSES[CCF],
         )
 
+    # One file per year, read oldest first, so each region keeps its newest year.
     newest: dict[str, tuple[int, dict[str, str]]] = {}
     for path in sorted(glob.glob(str(shared / "google-cloud-region-carbon" / "*.csv"))):
         year = int(Path(path).stem)
-        for row in read_csv_rows(Path(path), skip=1):
-            newest[row[0]] = (year, {"location": row[1], "intensity": row[3]})
+        for cells in read_csv_rows(Path(path), skip=1):
+            newest[cells[0]] = (year, {"location": cells[1], "intensity": cells[3]})
     for region, (year, row) in newest.items():
         _, zone = site("gcp", region)
         factor_pue, pue_source = pue("gcp", region)
@@ -502,7 +505,7 @@ def build_regions(shared: Path, zones: dict[str, ZoneCandidate]) -> list[RegionR
         )
 
     # Regions that Green Algorithms places but no cloud dataset quantifies: use their grid zone.
-    for (provider, region), ga in ga_sites.items():
+    for provider, region in ga_sites:
         if (provider, region) in rows:
             continue
         location, zone = site(provider, region)
@@ -566,12 +569,12 @@ def green_algorithms_tdp(path: Path, with_cores: bool) -> list[TdpRow]:
 def codecarbon_cpus(shared: Path) -> list[TdpRow]:
     """Rows of CodeCarbon's hardware_cpu_power.csv (name and TDP only).
 
-    Rows whose TDP is not a number (a few old Celerons read '27.29.5', a garbled range) are
-    left out rather than guessed.
+    Rows whose TDP is not a positive number (a few old Celerons read '27.29.5', a garbled
+    range; a microcontroller reads 0) are left out rather than guessed.
     """
     out = []
     for row in read_dicts(shared / "codecarbon" / "hardware_cpu_power.csv"):
-        if not re.fullmatch(r"\d+(?:\.\d+)?", row["TDP"]):
+        if not re.fullmatch(r"\d+(?:\.\d+)?", row["TDP"]) or float(row["TDP"]) <= 0:
             continue
         model = re.sub(r"[\u200b-\u200f\ufeff]", "", row["Name"]).strip()
         out.append(
@@ -616,9 +619,7 @@ def build_equivalences(shared: Path) -> list[list[str]]:
             raise SystemExit(f"referenceValues.csv: decide whether to ship {variable!r}")
         key, label, unit = EQUIVALENCES[variable]
         grams = float(row["value"])
-        out.append(
-            [key, label, "gco2e", num(1.0 / grams), unit, num(grams), GA, row["source"], LICENSES[GA]]
-        )
+        out.append([key, label, "gco2e", num(1.0 / grams), unit, num(grams), GA, row["source"], LICENSES[GA]])
     return sorted(out)
 
 
@@ -638,19 +639,49 @@ def build(shared: Path, out: Path) -> None:
         out / "grid_intensity.csv",
         ["zone", "name", "kind", "gco2e_per_kwh", "year", "source", "reference", "license"],
         (
-            [z.zone, z.name, z.kind, num(z.gco2e_per_kwh), str(z.year), z.source, z.reference,
-             LICENSES[z.dataset]]
+            [
+                z.zone,
+                z.name,
+                z.kind,
+                num(z.gco2e_per_kwh),
+                str(z.year),
+                z.source,
+                z.reference,
+                LICENSES[z.dataset],
+            ]
             for z in zones
         ),
     )
     regions = build_regions(shared, {z.zone: z for z in zones})
     write_csv(
         out / "cloud_regions.csv",
-        ["provider", "region", "location", "zone", "gco2e_per_kwh", "pue", "pue_source", "year",
-         "source", "reference", "license"],
+        [
+            "provider",
+            "region",
+            "location",
+            "zone",
+            "gco2e_per_kwh",
+            "pue",
+            "pue_source",
+            "year",
+            "source",
+            "reference",
+            "license",
+        ],
         (
-            [r.provider, r.region, r.location, r.zone, num(r.gco2e_per_kwh), num(r.pue),
-             r.pue_source, "" if r.year is None else str(r.year), r.source, r.reference, r.license]
+            [
+                r.provider,
+                r.region,
+                r.location,
+                r.zone,
+                num(r.gco2e_per_kwh),
+                num(r.pue),
+                r.pue_source,
+                "" if r.year is None else str(r.year),
+                r.source,
+                r.reference,
+                r.license,
+            ]
             for r in regions
         ),
     )
@@ -661,14 +692,12 @@ def build(shared: Path, out: Path) -> None:
     )
     write_csv(
         out / "equivalences.csv",
-        ["key", "label", "per", "factor", "unit", "reference_value_gco2e", "source", "reference",
-         "license"],
+        ["key", "label", "per", "factor", "unit", "reference_value_gco2e", "source", "reference", "license"],
         build_equivalences(shared),
     )
     tdp_header = ["model", "tdp_watts", "cores", "source", "reference", "license"]
     cpus = dedupe_tdp(
-        [*green_algorithms_tdp(shared / "green-algorithms" / "TDP_cpu.csv", True),
-         *codecarbon_cpus(shared)],
+        [*green_algorithms_tdp(shared / "green-algorithms" / "TDP_cpu.csv", True), *codecarbon_cpus(shared)],
         cpu_model_tokens,
     )
     gpus = dedupe_tdp(
@@ -679,8 +708,14 @@ def build(shared: Path, out: Path) -> None:
             out / name,
             tdp_header,
             (
-                [r.model, num(r.tdp_watts), "" if r.cores is None else str(r.cores), r.source,
-                 r.reference, r.license]
+                [
+                    r.model,
+                    num(r.tdp_watts),
+                    "" if r.cores is None else str(r.cores),
+                    r.source,
+                    r.reference,
+                    r.license,
+                ]
                 for r in rows
             ),
         )

@@ -10,6 +10,7 @@ extension shows can say where it came from.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from collections.abc import Callable
@@ -100,8 +101,8 @@ GpuTdpMatch = TdpMatch
 
 def _read(name: str) -> list[dict[str, str]]:
     """All rows of a bundled CSV file."""
-    with resources.files(__name__).joinpath(name).open("r", encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def _optional_int(text: str) -> int | None:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import base64
 import json
-from abc import ABC, abstractmethod
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable

@@ -93,9 +93,11 @@ def _suggest(wanted: str, choices: dict[str, str]) -> str:
     codes = list(dict.fromkeys(lowered.get(h, h) for h in hits))
     if not codes:
         return ""
-    return " Close matches: " + ", ".join(
-        f"{code} ({choices[code]})" if choices[code] else code for code in codes
-    ) + "."
+    return (
+        " Close matches: "
+        + ", ".join(f"{code} ({choices[code]})" if choices[code] else code for code in codes)
+        + "."
+    )
 
 
 def find_zone(code: str) -> GridZone:
@@ -199,8 +201,14 @@ def resolve_intensity(
     if settings.user_gco2e_per_kwh is not None:
         value = settings.user_gco2e_per_kwh
         resolved = ResolvedIntensity(
-            gco2e_per_kwh=value, method="user-value", zone=None, zone_name=None,
-            source="your setting", year=None, license=None, is_assumption=False,
+            gco2e_per_kwh=value,
+            method="user-value",
+            zone=None,
+            zone_name=None,
+            source="your setting",
+            year=None,
+            license=None,
+            is_assumption=False,
             message=f"Using the carbon intensity you set: {fmt_intensity(value)} gCO2e/kWh.",
             **common,
         )
@@ -208,9 +216,14 @@ def resolve_intensity(
         resolved = _from_zone(user_zone, "user-zone", common)
     elif region is not None:
         resolved = ResolvedIntensity(
-            gco2e_per_kwh=region.gco2e_per_kwh, method="cloud-region", zone=region.zone,
-            zone_name=_zone_name(region.zone), source=region.source, year=region.year,
-            license=region.license, is_assumption=False,
+            gco2e_per_kwh=region.gco2e_per_kwh,
+            method="cloud-region",
+            zone=region.zone,
+            zone_name=_zone_name(region.zone),
+            source=region.source,
+            year=region.year,
+            license=region.license,
+            is_assumption=False,
             message=f"Using {region.provider} {region.region} ({region.location}): "
             f"{fmt_intensity(region.gco2e_per_kwh)} gCO2e/kWh ({_cite(region.source, region.year)}).",
             **common,
@@ -220,8 +233,13 @@ def resolve_intensity(
     else:
         world = grid_zones()[WORLD_ZONE]
         resolved = ResolvedIntensity(
-            gco2e_per_kwh=world.gco2e_per_kwh, method="assumed-world-average", zone=world.zone,
-            zone_name=world.name, source=world.source, year=world.year, license=world.license,
+            gco2e_per_kwh=world.gco2e_per_kwh,
+            method="assumed-world-average",
+            zone=world.zone,
+            zone_name=world.name,
+            source=world.source,
+            year=world.year,
+            license=world.license,
             is_assumption=True,
             message=f"Region unknown: using the world average {fmt_intensity(world.gco2e_per_kwh)} "
             f"gCO2e/kWh ({_cite(world.source, world.year)}). {SETTINGS_HINT}",
@@ -232,8 +250,14 @@ def resolve_intensity(
 
 def _from_zone(zone: GridZone, method: str, common: dict[str, Any]) -> ResolvedIntensity:
     return ResolvedIntensity(
-        gco2e_per_kwh=zone.gco2e_per_kwh, method=method, zone=zone.zone, zone_name=zone.name,
-        source=zone.source, year=zone.year, license=zone.license, is_assumption=False,
+        gco2e_per_kwh=zone.gco2e_per_kwh,
+        method=method,
+        zone=zone.zone,
+        zone_name=zone.name,
+        source=zone.source,
+        year=zone.year,
+        license=zone.license,
+        is_assumption=False,
         message=f"Using {zone.name} ({zone.zone}): {fmt_intensity(zone.gco2e_per_kwh)} "
         f"gCO2e/kWh ({_cite(zone.source, zone.year)}).",
         **common,
@@ -251,9 +275,12 @@ def _apply_live(resolved: ResolvedIntensity, live: LiveIntensity | LiveIntensity
         return _with_message(resolved, f"{resolved.message} (Live data for {live.zone} not used: {why}.)")
     if isinstance(live, LiveIntensityError):
         return ResolvedIntensity(
-            **{**asdict(resolved), "live_error": live.reason,
-               "message": f"Live intensity from {live.provider} failed: {live.reason}. "
-               f"Using the bundled value instead. {resolved.message}"}
+            **{
+                **asdict(resolved),
+                "live_error": live.reason,
+                "message": f"Live intensity from {live.provider} failed: {live.reason}. "
+                f"Using the bundled value instead. {resolved.message}",
+            }
         )
     return ResolvedIntensity(
         **{

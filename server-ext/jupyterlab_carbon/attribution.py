@@ -1,0 +1,130 @@
+"""From node energy over a window to each kernel's share: conserved, with idle and active parts.
+
+The node total is the truth. A kernel's share of the CPU-side channels (psys, cpu, dram,
+other) is its process tree's CPU time over the node's busy CPU time in the window; its share
+of a GPU channel is its processes' use of that GPU over all processes' use. Whatever no kernel
+takes is "unattributed", so that for any window the kernels plus unattributed add up to the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .meters import Channel, Domain
+from .records import ChannelEnergy
+from .sampler import Sample, Sampler
+
+# Samples further apart than this many periods leave a hole the interpolation bridges.
+GAP_PERIODS = 3.0
+# Percentile of a channel's recent power taken as its idle baseline.
+IDLE_PERCENTILE = 0.05
+
+
+@dataclass
+class WindowEnergy:
+    """The node's energy per channel over [t0, t1], and what limits its accuracy."""
+
+    node_j: dict[str, float]
+    idle_j: dict[str, float]
+    flags: list[str]
+
+
+@dataclass
+class Attribution:
+    per_kernel: dict[str, list[ChannelEnergy]]
+    unattributed_j: dict[str, float]
+
+
+def cpu_shares(kernel_cpu_s: Mapping[str, float], node_busy_s: float) -> dict[str, float]:
+    """Each kernel's share of the node's busy CPU time; they never add up to more than 1."""
+    used = {k: max(v, 0.0) for k, v in kernel_cpu_s.items()}
+    total = max(node_busy_s, sum(used.values()))
+    return {k: v / total if total > 0 else 0.0 for k, v in used.items()}
+
+
+def gpu_shares(kernel_use: Mapping[str, float], all_use: float) -> dict[str, float]:
+    """Each kernel's share of a GPU's use by all processes (0 when nobody used it)."""
+    used = {k: max(v, 0.0) for k, v in kernel_use.items()}
+    total = max(all_use, sum(used.values()))
+    return {k: v / total if total > 0 else 0.0 for k, v in used.items()}
+
+
+def attribute(
+    channels: Sequence[Channel],
+    window: WindowEnergy,
+    cpu_share: Mapping[str, float],
+    gpu_share: Mapping[str, Mapping[str, float]],
+) -> Attribution:
+    """Split every channel's node energy among kernels; the rest is unattributed.
+
+    ``cpu_share[kernel]`` applies to CPU-side channels, ``gpu_share[channel_id][kernel]`` to GPUs.
+    """
+    per_kernel: dict[str, list[ChannelEnergy]] = {k: [] for k in {*cpu_share, *(k for s in gpu_share.values() for k in s)}}
+    unattributed: dict[str, float] = {}
+    for channel in channels:
+        node_j = window.node_j[channel.id]
+        idle_j = min(window.idle_j.get(channel.id, 0.0), node_j) if node_j > 0 else 0.0
+        shares = gpu_share.get(channel.id, {}) if channel.domain is Domain.GPU else cpu_share
+        taken = 0.0
+        for kernel in per_kernel:
+            share = shares.get(kernel, 0.0)
+            taken += share * node_j
+            per_kernel[kernel].append(
+                ChannelEnergy(
+                    channel_id=channel.id,
+                    label=channel.label,
+                    domain=channel.domain.value,
+                    method=channel.method.value,
+                    node_j=node_j,
+                    share=share,
+                    attributed_j=share * node_j,
+                    idle_j=share * idle_j,
+                    active_j=share * (node_j - idle_j),
+                )
+            )
+        unattributed[channel.id] = node_j - taken
+    return Attribution(per_kernel, unattributed)
+
+
+def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[float]:
+    """A low percentile of each channel's power over the buffer: what the node draws doing nothing."""
+    powers: list[list[float]] = [[] for _ in range(channel_count)]
+    for before, after in zip(samples, samples[1:]):
+        elapsed = after.mono - before.mono
+        if elapsed <= 0:
+            continue
+        for index in range(channel_count):
+            powers[index].append((after.joules[index] - before.joules[index]) / elapsed)
+    baseline = []
+    for values in powers:
+        values.sort()
+        baseline.append(values[int(IDLE_PERCENTILE * (len(values) - 1))] if values else 0.0)
+    return baseline
+
+
+def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
+    """Node energy per channel over wall-clock [t0, t1], from interpolated cumulative counters."""
+    samples = sampler.snapshot()
+    start, end = sampler.joules_at(t0, samples), sampler.joules_at(t1, samples)
+    channels = sampler.channels
+    flags: list[str] = []
+    if start is None or end is None:
+        return WindowEnergy({c.id: 0.0 for c in channels}, {}, ["no-samples"])
+    (joules0, outside0), (joules1, outside1) = start, end
+    inside = [s for s in samples if t0 <= s.wall <= t1]
+    edges = [s for s in samples if s.wall < t0][-1:] + inside + [s for s in samples if s.wall > t1][:1]
+    gaps = [b.mono - a.mono for a, b in zip(edges, edges[1:])]
+    if outside0 or outside1 or any(gap > GAP_PERIODS * sampler.period_s for gap in gaps):
+        flags.append("sampling-gap")
+    duration = max(t1 - t0, 0.0)
+    node_j = {c.id: max(b - a, 0.0) for c, a, b in zip(channels, joules0, joules1)}
+    if duration < 2 * sampler.period_s or any(
+        0 < c.resolution_j and node_j[c.id] < c.resolution_j for c in channels
+    ):
+        # Fewer than two samples inside: the figure is interpolated, a best estimate.
+        flags.append("below-resolution")
+    flags.extend(sorted({f.split(":", 1)[1] for s in edges for f in s.flags}))
+    baseline = idle_baseline_watts(samples, len(channels))
+    idle_j = {c.id: watts * duration for c, watts in zip(channels, baseline)}
+    return WindowEnergy(node_j, idle_j, flags)

@@ -1,0 +1,66 @@
+"""The run record: what one cell execution cost, with the provenance of every number."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+RECORD_VERSION = 1
+
+
+@dataclass
+class ChannelEnergy:
+    """One channel's energy over an execution window."""
+
+    channel_id: str  # e.g. "cpu/package-0"
+    label: str
+    domain: str  # psys, cpu, dram, gpu, other
+    method: str  # measured-counter, measured-power, modeled
+    node_j: float  # the whole node on this channel during the window
+    share: float  # the kernel's share of it (0..1): CPU time for cpu/dram/psys, GPU use for gpu
+    attributed_j: float  # share x node_j
+    idle_j: float  # the kernel's part of the channel's idle baseline
+    active_j: float  # the kernel's part above the idle baseline
+
+
+@dataclass
+class RunRecord:
+    """One execution of one cell by one kernel."""
+
+    run_id: str  # uuid4 hex, minted by the server
+    kernel_id: str
+    msg_id: str  # the execute_request's msg_id (the frontend maps it to its cell)
+    started_at: float  # epoch seconds, from the kernel's own "busy" status timestamp
+    ended_at: float  # epoch seconds, from the kernel's "idle" status timestamp
+    status: str  # ok, error, interrupted
+    node_j: float  # all channels, whole node, over the window
+    attributed_j: float  # this kernel's share, all channels
+    idle_j: float  # attributed, idle baseline part
+    active_j: float  # attributed, above-idle part
+    channels: list[ChannelEnergy]
+    methods: list[str]  # distinct methods of the channels used
+    flags: list[str]  # below-resolution, sampling-gap, interrupted, errored, counter-reset, ...
+    host: str
+    session_id: str | None = None
+    notebook_path: str | None = None
+    execution_count: int | None = None
+    code_hash: str | None = None  # sha256 of the cell's code
+    code_preview: str | None = None  # the first line of the code, for lists
+    kernel_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # annotations (experiment, tags...)
+    version: int = RECORD_VERSION
+
+    @property
+    def duration_s(self) -> float:
+        return self.ended_at - self.started_at
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["duration_s"] = self.duration_s
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunRecord:
+        fields = {k: v for k, v in data.items() if k != "duration_s"}
+        fields["channels"] = [ChannelEnergy(**c) for c in data.get("channels", [])]
+        return cls(**fields)
