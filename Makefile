@@ -36,7 +36,7 @@ $(STAMPS):
 $(STAMPS)/venv: $(PY_PROJECT) | $(STAMPS)
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q "jupyterlab==4.6.4" "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2"
+	$(VENV)/bin/pip install -q "jupyterlab==4.6.4" "hatchling>=1.5" "hatch-jupyter-builder>=0.9" "hatch-nodejs-version>=0.3.2" editables
 	touch $@
 
 $(STAMPS)/npm: package.json package-lock.json | $(STAMPS)

@@ -32,6 +32,6 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def _unload_jupyter_server_extension(server_app: Any) -> None:
-    state = server_app.web_app.settings.get("jupyterlab_carbon")
-    if state:
-        state["sampler"].stop()
+    from .extension import unload_server_extension
+
+    unload_server_extension(server_app)

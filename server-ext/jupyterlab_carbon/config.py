@@ -49,6 +49,18 @@ class CarbonConfig(Configurable):
         help="Share of the TDP an idle CPU draws in the modeled fallback (an assumption, shown as such).",
     )
 
+    ledger_url = Unicode(
+        "",
+        config=True,
+        help="SQLAlchemy URL of the run ledger, e.g. postgresql+psycopg://user@host/carbon for a "
+        "team ledger. Empty: a SQLite file in the Jupyter data directory (carbon/ledger.sqlite).",
+    )
+    push_period_s = Float(
+        1.0,
+        config=True,
+        help="Seconds between two live power messages on the events WebSocket.",
+    )
+
     def meter_config(self) -> MeterConfig:
         return MeterConfig(
             powercap_root=Path(self.powercap_root),

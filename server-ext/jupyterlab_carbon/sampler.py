@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .meters import Channel, Kind, MeterSet
+from .meters import Channel, Domain, Kind, MeterSet
 
 # Figures within this many seconds of the newest sample describe "now".
 POWER_WINDOW_S = 2.0
@@ -29,6 +29,7 @@ class Sample:
     wall: float
     joules: tuple[float, ...]  # in the order of Sampler.channels
     flags: tuple[str, ...]  # "<channel id>:<flag>" for any channel that flagged this read
+    gpu_use: dict[str, dict[int, float]] | None = None  # GPU channel -> pid -> share of the device
 
 
 class Sampler:
@@ -55,6 +56,8 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._last_power: dict[str, float] = {}
         self._listeners: list[Callable[[Sample], None]] = []
+        gpu_channels = {c.id for c in self.channels if c.domain is Domain.GPU}
+        self._gpu_sources = [s for s in meters.sources if any(c.id in gpu_channels for c in s.channels())]
 
     @property
     def capacity(self) -> int:
@@ -104,7 +107,12 @@ class Sampler:
             before = previous.joules[index] if previous else 0.0
             elapsed = mono - previous.mono if previous else 0.0
             joules.append(before + (last_watts + reading.value) / 2 * elapsed)
-        sample = Sample(mono, wall, tuple(joules), tuple(flags))
+        gpu_use: dict[str, dict[int, float]] | None = None
+        if self._gpu_sources:
+            gpu_use = {}
+            for source in self._gpu_sources:
+                gpu_use.update(source.process_gpu_use())
+        sample = Sample(mono, wall, tuple(joules), tuple(flags), gpu_use)
         with self._lock:
             self._samples.append(sample)
         for listener in self._listeners:
@@ -173,3 +181,16 @@ class Sampler:
         span = hi.wall - lo.wall
         fraction = (wall - lo.wall) / span if span > 0 else 1.0
         return tuple(a + (b - a) * fraction for a, b in zip(lo.joules, hi.joules)), outside
+
+    def gpu_use_between(self, channel_id: str, t0: float, t1: float, pids: set[int]) -> tuple[float, float]:
+        """Mean use of a GPU over [t0, t1] by ``pids`` and by every process (0 when never seen)."""
+        mine = everyone = 0.0
+        count = 0
+        for sample in self.snapshot():
+            if sample.gpu_use is None or not t0 <= sample.wall <= t1:
+                continue
+            shares = sample.gpu_use.get(channel_id, {})
+            mine += sum(v for pid, v in shares.items() if pid in pids)
+            everyone += sum(shares.values())
+            count += 1
+        return (mine / count, everyone / count) if count else (0.0, 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -377,8 +378,11 @@ def test_missing_token_fails_without_a_request(api: FakeApi) -> None:
 
 
 def test_unreachable_host_is_readable() -> None:
-    provider = GBCarbonIntensityProvider(base_url="http://127.0.0.1:9", timeout_s=1, cache=TTLCache())
-    with pytest.raises(LiveIntensityError, match=r"cannot reach 127\.0\.0\.1:9"):
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = GBCarbonIntensityProvider(base_url=f"http://127.0.0.1:{port}", timeout_s=1, cache=TTLCache())
+    with pytest.raises(LiveIntensityError, match=rf"cannot reach 127\.0\.0\.1:{port}"):
         provider.fetch("GB")
 
 
