@@ -21,10 +21,10 @@ PY_PROJECT := server-ext/pyproject.toml
 
 run: setup
 	@echo "Starting JupyterLab with jupyterlab-carbon on examples/ (Ctrl+C to stop)."
-	jupyter lab --ServerApp.root_dir=examples --ServerApp.port=$(PORT) demo.ipynb
+	jupyter lab --ServerApp.root_dir=examples --ServerApp.port=$(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) demo.ipynb
 
 test: test-setup
-	@bash .ci/run-tests
+	bash .ci/run-tests
 
 setup: $(STAMPS)/installed
 

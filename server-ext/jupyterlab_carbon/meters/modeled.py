@@ -13,12 +13,11 @@ from pathlib import Path
 
 import psutil
 
+from ..data import MEMORY_WATTS_PER_GB, cpu_tdp
 from .base import Channel, Diagnosis, Domain, Kind, MeterSource, Method, Reading, Status
 
 # Green Algorithms' per-core power for an unknown CPU ("Any" row of TDP_cpu.csv, v3.0).
 DEFAULT_WATTS_PER_CORE = 12.0
-# Green Algorithms' memory power: 0.3725 W per GB (Karyakin & Salem 2017, as cited there).
-MEMORY_WATTS_PER_GB = 0.3725
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,6 @@ def choose_cpu_model(model_name: str, cores: int, tdp_override: float | None) ->
     """TDP from the user's setting, else the bundled table, else a per-core default."""
     if tdp_override:
         return CpuPowerModel(tdp_override, f"TDP {tdp_override:g} W set by the user (CarbonConfig.cpu_tdp_watts or JUPYTERLAB_CARBON_CPU_TDP_WATTS)")
-    from ..data import cpu_tdp
-
     match = cpu_tdp(model_name)
     if match is not None:
         return CpuPowerModel(
