@@ -1,7 +1,10 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ICarbonClient, IPower, IStatus } from './tokens';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { CarbonEvent, ICarbonClient, IExecutionStarted, IPower, IRunsPage, IRunsQuery, IStatus } from './tokens';
 
 /** The server extension's URL namespace. */
 export const NAMESPACE = 'carbon';
@@ -55,9 +58,23 @@ export async function requestAPI<T>(
   return data as T;
 }
 
-/** The REST client behind the ICarbonClient token. */
-export class CarbonClient implements ICarbonClient {
+/** Reconnection delays of the events socket: doubling from 1 s up to 30 s. */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(1000 * 2 ** attempt, 30000);
+}
+
+/** The REST client and events socket behind the ICarbonClient token. */
+export class CarbonClient implements ICarbonClient, IDisposable {
   constructor(private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  get events(): ISignal<this, CarbonEvent> {
+    this._ensureSocket();
+    return this._events;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
 
   status(): Promise<IStatus> {
     return requestAPI<IStatus>('status', {}, this._settings);
@@ -66,4 +83,65 @@ export class CarbonClient implements ICarbonClient {
   power(): Promise<IPower> {
     return requestAPI<IPower>('power', {}, this._settings);
   }
+
+  runs(query: IRunsQuery = {}): Promise<IRunsPage> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null) {
+        params.set(key, String(value));
+      }
+    }
+    const search = params.toString();
+    return requestAPI<IRunsPage>(search ? `runs?${search}` : 'runs', {}, this._settings);
+  }
+
+  async executions(): Promise<IExecutionStarted[]> {
+    const answer = await requestAPI<{ executions: IExecutionStarted[] }>('executions', {}, this._settings);
+    return answer.executions;
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    window.clearTimeout(this._reconnectTimer);
+    this._socket?.close();
+    Signal.clearData(this);
+  }
+
+  private _ensureSocket(): void {
+    if (this._socket || this._disposed || typeof WebSocket === 'undefined') {
+      return;
+    }
+    let url = URLExt.join(this._settings.wsUrl, NAMESPACE, 'events');
+    const token = this._settings.token;
+    if (this._settings.appendToken && token) {
+      url += `?token=${encodeURIComponent(token)}`;
+    }
+    const socket = new WebSocket(url);
+    this._socket = socket;
+    socket.onopen = () => {
+      this._attempt = 0;
+    };
+    socket.onmessage = event => {
+      try {
+        this._events.emit(JSON.parse(event.data as string) as CarbonEvent);
+      } catch (error) {
+        console.warn('jupyterlab-carbon: ignoring a malformed event', error);
+      }
+    };
+    socket.onclose = () => {
+      this._socket = null;
+      if (!this._disposed) {
+        this._reconnectTimer = window.setTimeout(() => this._ensureSocket(), reconnectDelay(this._attempt++));
+      }
+    };
+  }
+
+  private _events = new Signal<this, CarbonEvent>(this);
+  private _socket: WebSocket | null = null;
+  private _attempt = 0;
+  private _reconnectTimer = 0;
+  private _disposed = false;
 }

@@ -1,4 +1,5 @@
 import { Token } from '@lumino/coreutils';
+import { ISignal } from '@lumino/signaling';
 
 /** How a channel's figures are obtained, from most to least trustworthy. */
 export type Method = 'measured-counter' | 'measured-power' | 'modeled';
@@ -53,12 +54,89 @@ export interface IPower {
   channels: IChannelPower[];
 }
 
-/** Typed access to the server extension's REST API. */
+/** One channel's energy over a run's window. */
+export interface IChannelEnergy {
+  channel_id: string;
+  label: string;
+  domain: IChannel['domain'];
+  method: Method;
+  node_j: number;
+  share: number;
+  attributed_j: number;
+  idle_j: number;
+  active_j: number;
+}
+
+/** One recorded cell execution (GET /carbon/runs). */
+export interface IRun {
+  run_id: string;
+  kernel_id: string;
+  kernel_name: string | null;
+  session_id: string | null;
+  notebook_path: string | null;
+  msg_id: string;
+  execution_count: number | null;
+  code_hash: string | null;
+  code_preview: string | null;
+  started_at: number;
+  ended_at: number;
+  duration_s: number;
+  status: 'ok' | 'error' | 'interrupted';
+  node_j: number;
+  attributed_j: number;
+  idle_j: number;
+  active_j: number;
+  channels: IChannelEnergy[];
+  methods: Method[];
+  flags: string[];
+  host: string;
+  extra: Record<string, unknown>;
+  version: number;
+}
+
+/** Filters of GET /carbon/runs. */
+export interface IRunsQuery {
+  kernel_id?: string;
+  msg_id?: string;
+  notebook_path?: string;
+  code_hash?: string;
+  since?: number;
+  until?: number;
+  limit?: number;
+  offset?: number;
+}
+
+/** A page of runs. */
+export interface IRunsPage {
+  total: number;
+  runs: IRun[];
+}
+
+/** An execution in flight. */
+export interface IExecutionStarted {
+  kernel_id: string;
+  msg_id: string;
+  started_at: number;
+}
+
+/** Messages of the events WebSocket. */
+export type CarbonEvent =
+  | ({ type: 'power' } & IPower)
+  | ({ type: 'execution-started' } & IExecutionStarted)
+  | { type: 'run'; run: IRun };
+
+/** Typed access to the server extension's REST API and its live events. */
 export interface ICarbonClient {
   /** Meters found on the node and the diagnosis of missing ones. */
   status(): Promise<IStatus>;
   /** The node's current power. */
   power(): Promise<IPower>;
+  /** Recorded runs, newest first. */
+  runs(query?: IRunsQuery): Promise<IRunsPage>;
+  /** Executions in flight now. */
+  executions(): Promise<IExecutionStarted[]>;
+  /** Live events from the server (one shared WebSocket, reconnected with backoff). */
+  readonly events: ISignal<ICarbonClient, CarbonEvent>;
 }
 
 /** The client token: every plugin talks to the server through it. */

@@ -55,3 +55,15 @@ async def test_every_handler_requires_authentication(http_server_client: Any, jp
         with pytest.raises(HTTPClientError) as refused:
             await http_server_client.fetch(url, request_timeout=10)
         assert refused.value.code == 403, path
+
+
+def test_the_openapi_file_documents_every_route() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).parents[1] / "openapi.yaml").read_text())
+    documented = {re.sub(r"\{[^}]+\}", "{}", path.strip("/")) for path in spec["paths"]}
+    served = {pattern.replace("([0-9a-f]{32})", "{}") for pattern, _ in ROUTES}
+    assert documented == served

@@ -9,22 +9,23 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
-from jupyterlab_carbon.ledger import Ledger, LedgerError, default_ledger_path
-from jupyterlab_carbon.ledger import store
+from jupyterlab_carbon.ledger import Ledger, LedgerError, default_ledger_path, store
 from jupyterlab_carbon.records import ChannelEnergy, RunRecord
 
 SERVER_EXT = Path(__file__).resolve().parents[1]
 
 
-def make_record(run_id: str = "r1", **changes: object) -> RunRecord:
+def make_record(run_id: str = "r1", **changes: Any) -> RunRecord:
     """A record with every field set to something other than its default."""
     record = RunRecord(
         run_id=run_id,
@@ -76,7 +77,7 @@ def make_record(run_id: str = "r1", **changes: object) -> RunRecord:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger(data_dir=tmp_path) as opened:
         yield opened
 
@@ -183,7 +184,7 @@ def test_add_is_idempotent_on_run_id(ledger: Ledger) -> None:
 
 def test_other_integrity_errors_are_not_swallowed(ledger: Ledger) -> None:
     with pytest.raises(Exception, match="NOT NULL"):
-        ledger.add_run(make_record(kernel_id=None))  # type: ignore[arg-type]
+        ledger.add_run(make_record(kernel_id=None))
     assert ledger.count() == 0
 
 
@@ -361,6 +362,29 @@ def test_two_ledgers_in_two_threads_lose_nothing(tmp_path: Path) -> None:
     assert stored == {f"{name}-{i}" for name in ("a", "b") for i in range(per_thread)}
 
 
+def test_opening_waits_for_a_writer_before_switching_to_wal(tmp_path: Path) -> None:
+    # A writer in the middle of a transaction on a file still in rollback-journal mode: there
+    # SQLite refuses the switch to WAL at once, without waiting, and the ledger must wait itself.
+    path = sqlite_file(tmp_path)
+    path.parent.mkdir(parents=True)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE other_app (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO other_app VALUES (1)")
+    release = threading.Timer(0.3, other.execute, args=("COMMIT",))
+    release.start()
+    try:
+        with Ledger(data_dir=tmp_path) as ledger:
+            ledger.add_run(make_record())
+            assert ledger.count() == 1
+    finally:
+        release.join()
+        other.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("SELECT x FROM other_app").fetchall() == [(1,)]
+
+
 def test_one_ledger_shared_by_threads(ledger: Ledger) -> None:
     errors: list[BaseException] = []
 
@@ -416,7 +440,7 @@ def test_a_written_run_survives_sigkill(tmp_path: Path) -> None:
 
 def stored_schema_version(path: Path) -> int:
     with sqlite3.connect(path) as raw:
-        return raw.execute("SELECT version FROM schema_info").fetchone()[0]
+        return int(raw.execute("SELECT version FROM schema_info").fetchone()[0])
 
 
 def column_names(path: Path) -> list[str]:

@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { CarbonAPIError, CarbonClient } from '../client';
+import { CarbonAPIError, CarbonClient, reconnectDelay } from '../client';
 
 type FetchArgs = [RequestInfo, RequestInit?];
 
@@ -47,5 +47,25 @@ describe('CarbonClient', () => {
     const error = await client.status().catch(e => e);
     expect(error).toBeInstanceOf(CarbonAPIError);
     expect(error.status).toBe(502);
+  });
+});
+
+describe('CarbonClient.runs', () => {
+  it('passes the filters as query parameters', async () => {
+    const calls: FetchArgs[] = [];
+    const client = new CarbonClient(settingsAnswering(200, JSON.stringify({ total: 0, runs: [] }), calls));
+    await client.runs({ kernel_id: 'k1', limit: 5, notebook_path: 'a b.ipynb' });
+    const request = calls[0][0];
+    const url = new URL(typeof request === 'string' ? request : request.url);
+    expect(url.pathname).toBe('/base/carbon/runs');
+    expect(url.searchParams.get('kernel_id')).toBe('k1');
+    expect(url.searchParams.get('limit')).toBe('5');
+    expect(url.searchParams.get('notebook_path')).toBe('a b.ipynb');
+  });
+});
+
+describe('reconnectDelay', () => {
+  it('doubles from one second and stops at thirty', () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map(reconnectDelay)).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
   });
 });

@@ -36,8 +36,8 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    inspect,
     insert,
+    inspect,
     select,
     update,
 )
@@ -279,8 +279,10 @@ class Ledger:
         until: float | None = None,
     ) -> int:
         """How many runs ``runs`` would page through with the same filters."""
-        stmt = select(func.count()).select_from(RUNS).where(
-            *_filters(kernel_id, msg_id, notebook_path, code_hash, since, until)
+        stmt = (
+            select(func.count())
+            .select_from(RUNS)
+            .where(*_filters(kernel_id, msg_id, notebook_path, code_hash, since, until))
         )
         with self._engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
