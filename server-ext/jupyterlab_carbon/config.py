@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Dict, Float, Unicode
 from traitlets.config import Configurable
 
+from .intensity import IntensitySettings
 from .meters import MeterConfig
 
 
@@ -60,6 +61,44 @@ class CarbonConfig(Configurable):
         config=True,
         help="Seconds between two live power messages on the events WebSocket.",
     )
+
+    zone = Unicode(
+        "",
+        config=True,
+        help="Grid zone of this deployment (e.g. FR, US-CA, SE-SE3). It wins over the zone and cloud "
+        "region users pick in their settings; leave empty to let users choose.",
+    )
+    intensity_gco2e_per_kwh = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="Carbon intensity (gCO2e/kWh) for this deployment when users set none.",
+    )
+    cloud_provider = Unicode("", config=True, help="Cloud provider of this node (aws, azure, gcp), if any.")
+    cloud_region = Unicode("", config=True, help="Cloud region of this node, e.g. us-east-1, westeurope.")
+    pue = Float(None, allow_none=True, config=True, help="PUE of the data centre when users set none.")
+    price_per_kwh = Float(None, allow_none=True, config=True, help="Electricity price per kWh when users set none.")
+    currency = Unicode("", config=True, help="Currency of price_per_kwh, e.g. EUR, USD.")
+    live_electricitymaps_token = Unicode(
+        "", config=True, help="Electricity Maps API token; enables the 'electricitymaps' live provider."
+    )
+    live_watttime_username = Unicode("", config=True, help="WattTime account name (enables 'watttime').")
+    live_watttime_password = Unicode("", config=True, help="WattTime password.")
+    live_watttime_regions = Dict(
+        {}, config=True, help="Map of grid zones to WattTime region codes, e.g. {'US-CA': 'CAISO_NORTH'}."
+    )
+
+    def intensity_settings(self) -> IntensitySettings:
+        """The deployment-wide part of the intensity settings."""
+        return IntensitySettings(
+            user_gco2e_per_kwh=self.intensity_gco2e_per_kwh,
+            user_zone=self.zone or None,
+            cloud_provider=self.cloud_provider or None,
+            cloud_region=self.cloud_region or None,
+            pue=self.pue,
+            price_per_kwh=self.price_per_kwh,
+            currency=self.currency or None,
+        )
 
     def meter_config(self) -> MeterConfig:
         return MeterConfig(

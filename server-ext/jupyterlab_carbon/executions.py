@@ -128,11 +128,13 @@ class ExecutionWatcher:
         sampler: Sampler,
         store_run: Callable[[RunRecord], None],
         log: Any,
+        impact: Callable[[float], dict[str, Any]] | None = None,
     ) -> None:
         self._kernels = kernel_manager
         self._sessions = session_manager
         self._sampler = sampler
         self._store_run = store_run
+        self._impact = impact
         self._log = log
         self._watches: dict[str, KernelWatch] = {}
         self._run_listeners: list[RunListener] = []
@@ -265,6 +267,10 @@ class ExecutionWatcher:
             )
             record.session_id, record.notebook_path = await self._session_of(watch.kernel_id)
             record.kernel_name = getattr(watch.manager, "kernel_name", None)
+            if self._impact is not None:
+                record.impact = await asyncio.get_running_loop().run_in_executor(
+                    None, self._impact, record.attributed_j
+                )
             await asyncio.get_running_loop().run_in_executor(None, self._store_run, record)
         except Exception:
             self._log.exception("jupyterlab-carbon: could not record execution %s", pending.msg_id)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
 from tornado.ioloop import PeriodicCallback
 
 from .config import CarbonConfig
 from .executions import ExecutionWatcher
 from .handlers import EventHub, setup_handlers
+from .impact_service import ImpactService, build_providers
 from .ledger import Ledger
 from .meters import open_meters
 from .sampler import Sampler
@@ -20,9 +23,19 @@ def load_server_extension(server_app: Any) -> None:
     sampler = Sampler(meters, period_s=config.sample_period_s, history_s=config.history_s)
     sampler.start()
     ledger = Ledger(config.ledger_url or None)
+    impact = ImpactService(
+        Path(jupyter_data_dir()) / "carbon" / "intensity-settings.json",
+        config.intensity_settings(),
+        build_providers(config),
+    )
     hub = EventHub(sampler)
     watcher = ExecutionWatcher(
-        server_app.kernel_manager, server_app.session_manager, sampler, ledger.add_run, server_app.log
+        server_app.kernel_manager,
+        server_app.session_manager,
+        sampler,
+        ledger.add_run,
+        server_app.log,
+        impact=impact.impact,
     )
     watcher.add_run_listener(hub.push_run)
     watcher.add_start_listener(hub.push_started)
@@ -34,6 +47,7 @@ def load_server_extension(server_app: Any) -> None:
         "config": config,
         "sampler": sampler,
         "ledger": ledger,
+        "impact": impact,
         "hub": hub,
         "watcher": watcher,
         "pusher": pusher,
@@ -45,7 +59,7 @@ def load_server_extension(server_app: Any) -> None:
         "jupyterlab-carbon: sampling %d channel(s) every %.3g s; ledger at %s",
         len(sampler.channels),
         sampler.period_s,
-        "the configured ledger_url" if config.ledger_url else "SQLite in the Jupyter data directory",
+        ledger.url,
     )
 
 

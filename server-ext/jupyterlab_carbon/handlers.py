@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import time
+from dataclasses import asdict
 from typing import Any
 
 import tornado.web
@@ -17,6 +18,7 @@ from jupyter_server.utils import url_path_join
 
 from . import __version__
 from .executions import ExecutionWatcher
+from .impact_service import ImpactService
 from .ledger import Ledger
 from .records import RunRecord
 from .sampler import Sampler
@@ -119,6 +121,54 @@ class RunHandler(CarbonHandler):
         self.finish(json.dumps(record.to_json()))
 
 
+class TotalsHandler(CarbonHandler):
+    """Sums over runs: a notebook's all-time total, a kernel's, since a time."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        since = self.number_argument("since", None, 0, 1e11)
+        filters: dict[str, Any] = {k: v for k in ("notebook_path", "kernel_id") if (v := self.get_argument(k, None))}
+        if since is not None:
+            filters["since"] = since
+        self.finish(json.dumps(await self.in_thread(self.ledger.totals, **filters)))
+
+
+class IntensityHandler(CarbonHandler):
+    """The intensity in force (GET) and the user's intensity settings (PUT)."""
+
+    @property
+    def service(self) -> ImpactService:
+        return self.settings["jupyterlab_carbon"]["impact"]
+
+    async def _answer(self) -> None:
+        service = self.service
+        resolved = await self.in_thread(service.resolved)
+        self.finish(
+            json.dumps(
+                {
+                    "settings": asdict(service.user_settings),
+                    "resolved": resolved.to_json(),
+                    "live_providers": service.live_providers,
+                }
+            )
+        )
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self._answer()
+
+    @tornado.web.authenticated
+    async def put(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object of settings")
+            self.service.update(body)
+        except ValueError as err:  # json.JSONDecodeError is a ValueError too
+            raise tornado.web.HTTPError(400, str(err)) from None
+        await self._answer()
+
+
 class ExecutionsHandler(CarbonHandler):
     """Executions in flight now (a reloaded page shows live badges for them)."""
 
@@ -197,6 +247,8 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     ("runs", RunsHandler),
     (r"runs/([0-9a-f]{32})", RunHandler),
     ("executions", ExecutionsHandler),
+    ("totals", TotalsHandler),
+    ("intensity", IntensityHandler),
     ("events", EventsHandler),
 ]
 

@@ -48,6 +48,8 @@ class RunRecord:
     code_preview: str | None = None  # the first line of the code, for lists
     kernel_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # annotations (experiment, tags...)
+    # gCO2e, cost and equivalents under the intensity, PUE and price in force when it ran
+    impact: dict[str, Any] | None = None
     version: int = RECORD_VERSION
 
     @property

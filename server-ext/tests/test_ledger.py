@@ -72,6 +72,7 @@ def make_record(run_id: str = "r1", **changes: Any) -> RunRecord:
         code_preview="model.fit(x, y)  # é ✓",
         kernel_name="python3",
         extra={"experiment": "baseline", "tags": ["a", "b"], "metrics": {"acc": 0.91}},
+        impact={"gco2e": 12.5, "cost": 0.002, "currency": "EUR", "intensity": {"method": "settings-zone"}},
     )
     return replace(record, **changes)
 
@@ -203,6 +204,9 @@ def fill(ledger: Ledger) -> None:
                 attributed_j=float(i + 1),
                 idle_j=0.25 * (i + 1),
                 active_j=0.75 * (i + 1),
+                # r5 was recorded before any intensity was known; r4 is priced in another currency
+                impact=None if i == 5 else {"gco2e": 2.0 * (i + 1), "cost": 0.5 if i < 4 else None,
+                                            "currency": "EUR" if i < 4 else None},
             )
         )
 
@@ -252,6 +256,8 @@ def test_totals(ledger: Ledger) -> None:
         "idle_j": 0.0,
         "active_j": 0.0,
         "duration_s": 0.0,
+        "gco2e": 0.0,
+        "costs": {},
     }
     fill(ledger)
     assert ledger.totals() == {
@@ -261,6 +267,8 @@ def test_totals(ledger: Ledger) -> None:
         "idle_j": 5.25,
         "active_j": 15.75,
         "duration_s": 21.0,
+        "gco2e": 2.0 * (1 + 2 + 3 + 4 + 5),
+        "costs": {"EUR": 2.0},
     }
     assert ledger.totals(notebook_path="a.ipynb") == {
         "runs": 3,
@@ -269,6 +277,8 @@ def test_totals(ledger: Ledger) -> None:
         "idle_j": 1.5,
         "active_j": 4.5,
         "duration_s": 6.0,
+        "gco2e": 12.0,
+        "costs": {"EUR": 1.5},
     }
     assert ledger.totals(kernel_id="k2", since=300.0)["attributed_j"] == 10.0  # r3 + r5
     assert ledger.totals(kernel_id="k2", since=300.0)["runs"] == 2

@@ -96,6 +96,7 @@ def _define_v1(metadata: MetaData) -> None:
         Column("code_preview", Text),
         Column("kernel_name", String),
         Column("extra", JSON, nullable=False),
+        Column("impact", JSON(none_as_null=True)),
         Column("version", Integer, nullable=False),
         Index("ix_runs_kernel_id", "kernel_id"),
         Index("ix_runs_msg_id", "msg_id"),
@@ -292,11 +293,12 @@ class Ledger:
         notebook_path: str | None = None,
         kernel_id: str | None = None,
         since: float | None = None,
-    ) -> dict[str, float | int]:
+    ) -> dict[str, Any]:
         """Sums over the matching runs, computed by the database rather than paged through.
 
-        Keys: ``runs``, ``attributed_j``, ``node_j``, ``idle_j``, ``active_j``, ``duration_s``;
-        all zero when nothing matches.
+        Keys: ``runs``, ``attributed_j``, ``node_j``, ``idle_j``, ``active_j``, ``duration_s``,
+        ``gco2e`` (of the runs stamped with an impact), all zero when nothing matches; and
+        ``costs``, the summed cost per currency (costs in different currencies do not add up).
         """
         sums = {
             "attributed_j": RUNS.c.attributed_j,
@@ -304,15 +306,25 @@ class Ledger:
             "idle_j": RUNS.c.idle_j,
             "active_j": RUNS.c.active_j,
             "duration_s": RUNS.c.ended_at - RUNS.c.started_at,
+            "gco2e": RUNS.c.impact["gco2e"].as_float(),
         }
+        filters = _filters(kernel_id, None, notebook_path, None, since, None)
+        currency = RUNS.c.impact["currency"].as_string()
+        cost_stmt = (
+            select(currency, func.sum(RUNS.c.impact["cost"].as_float()))
+            .where(*filters, RUNS.c.impact["cost"].as_float().is_not(None))
+            .group_by(currency)
+        )
         stmt = select(
             func.count().label("runs"),
             *(func.coalesce(func.sum(expr), 0.0).label(name) for name, expr in sums.items()),
-        ).where(*_filters(kernel_id, None, notebook_path, None, since, None))
+        ).where(*filters)
         with self._engine.connect() as conn:
             row = conn.execute(stmt).mappings().one()
-        result: dict[str, float | int] = {"runs": int(row["runs"])}
+            costs = {str(cur or ""): float(total) for cur, total in conn.execute(cost_stmt)}
+        result: dict[str, Any] = {"runs": int(row["runs"])}
         result.update({name: float(row[name]) for name in sums})
+        result["costs"] = costs
         return result
 
 
