@@ -1,10 +1,17 @@
 const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
 
+// JupyterLab's packages ship ES modules: let babel transform them along with the base list.
 const esModules = [
   '@codemirror',
-  '@jupyter/ydoc',
+  '@jupyter/',
   '@jupyterlab/',
+  '@lumino/',
+  '@marijn',
+  '@microsoft',
+  'color',
+  'exenv-es6',
   'lib0',
+  'marked',
   'nanoid',
   'vscode-ws-jsonrpc',
   'y-protocols',
@@ -20,9 +27,5 @@ module.exports = {
   reporters: ['default'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
   modulePathIgnorePatterns: ['<rootDir>/server-ext/', '<rootDir>/ui-tests/', '<rootDir>/.venv/'],
-  transform: {
-    '\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
-    '\\.jsx?$': 'babel-jest'
-  },
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

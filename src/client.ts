@@ -4,7 +4,30 @@ import { ServerConnection } from '@jupyterlab/services';
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { CarbonEvent, ICarbonClient, IExecutionStarted, IPower, IRunsPage, IRunsQuery, IStatus } from './tokens';
+import {
+  CarbonEvent,
+  ICarbonClient,
+  IExecutionStarted,
+  IIntensitySettings,
+  IIntensityState,
+  IPower,
+  IRunsPage,
+  IRunsQuery,
+  IStatus,
+  ITotals
+} from './tokens';
+
+/** `path?a=1&b=2` without the undefined values. */
+function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null) {
+      params.set(key, String(value));
+    }
+  }
+  const search = params.toString();
+  return search ? `${path}?${search}` : path;
+}
 
 /** The server extension's URL namespace. */
 export const NAMESPACE = 'carbon';
@@ -85,14 +108,23 @@ export class CarbonClient implements ICarbonClient, IDisposable {
   }
 
   runs(query: IRunsQuery = {}): Promise<IRunsPage> {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined && value !== null) {
-        params.set(key, String(value));
-      }
-    }
-    const search = params.toString();
-    return requestAPI<IRunsPage>(search ? `runs?${search}` : 'runs', {}, this._settings);
+    return requestAPI<IRunsPage>(withQuery('runs', { ...query }), {}, this._settings);
+  }
+
+  totals(query: { notebook_path?: string; kernel_id?: string; since?: number }): Promise<ITotals> {
+    return requestAPI<ITotals>(withQuery('totals', query), {}, this._settings);
+  }
+
+  intensity(): Promise<IIntensityState> {
+    return requestAPI<IIntensityState>('intensity', {}, this._settings);
+  }
+
+  setIntensity(settings: IIntensitySettings): Promise<IIntensityState> {
+    return requestAPI<IIntensityState>(
+      'intensity',
+      { method: 'PUT', body: JSON.stringify(settings) },
+      this._settings
+    );
   }
 
   async executions(): Promise<IExecutionStarted[]> {

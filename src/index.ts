@@ -1,12 +1,13 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 
+import { badgesPlugin } from './badges';
 import { CarbonClient } from './client';
 import { statusBarPlugin } from './statusbar';
 import { ICarbonClient } from './tokens';
 
 export * from './tokens';
 export { CarbonAPIError, CarbonClient, requestAPI } from './client';
-export { formatPower } from './format';
+export { formatCarbon, formatCost, formatDuration, formatEnergy, formatPower } from './format';
 
 /** Provides the REST client every other plugin talks through. */
 const clientPlugin: JupyterFrontEndPlugin<ICarbonClient> = {
@@ -17,4 +18,4 @@ const clientPlugin: JupyterFrontEndPlugin<ICarbonClient> = {
   activate: (_app: JupyterFrontEnd): ICarbonClient => new CarbonClient()
 };
 
-export default [clientPlugin, statusBarPlugin];
+export default [clientPlugin, statusBarPlugin, badgesPlugin];

@@ -91,6 +91,7 @@ export interface IRun {
   flags: string[];
   host: string;
   extra: Record<string, unknown>;
+  impact: Record<string, unknown> | null;
   version: number;
 }
 
@@ -125,6 +126,48 @@ export type CarbonEvent =
   | ({ type: 'execution-started' } & IExecutionStarted)
   | { type: 'run'; run: IRun };
 
+/** The user's intensity settings, as sent to PUT /carbon/intensity. */
+export interface IIntensitySettings {
+  intensity: number | null;
+  zone: string;
+  cloudProvider: string;
+  cloudRegion: string;
+  pue: number | null;
+  price: number | null;
+  currency: string;
+  liveProvider: string;
+}
+
+/** GET/PUT /carbon/intensity: settings and the intensity they resolve to. */
+export interface IIntensityState {
+  settings: IIntensitySettings;
+  live_providers: string[];
+  resolved: {
+    gco2e_per_kwh: number;
+    method: string;
+    zone: string | null;
+    zone_name: string | null;
+    source: string;
+    year: number | null;
+    pue: number;
+    pue_source: string;
+    is_assumption: boolean;
+    message: string;
+  };
+}
+
+/** GET /carbon/totals */
+export interface ITotals {
+  runs: number;
+  attributed_j: number;
+  node_j: number;
+  idle_j: number;
+  active_j: number;
+  duration_s: number;
+  gco2e: number;
+  costs: Record<string, number>;
+}
+
 /** Typed access to the server extension's REST API and its live events. */
 export interface ICarbonClient {
   /** Meters found on the node and the diagnosis of missing ones. */
@@ -135,6 +178,12 @@ export interface ICarbonClient {
   runs(query?: IRunsQuery): Promise<IRunsPage>;
   /** Executions in flight now. */
   executions(): Promise<IExecutionStarted[]>;
+  /** Sums over runs of a notebook or kernel. */
+  totals(query: { notebook_path?: string; kernel_id?: string; since?: number }): Promise<ITotals>;
+  /** The intensity in force and the settings behind it. */
+  intensity(): Promise<IIntensityState>;
+  /** Replace the user's intensity settings; rejects with the server's reason when invalid. */
+  setIntensity(settings: IIntensitySettings): Promise<IIntensityState>;
   /** Live events from the server (one shared WebSocket, reconnected with backoff). */
   readonly events: ISignal<ICarbonClient, CarbonEvent>;
 }
