@@ -13,7 +13,11 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 export JUPYTER_PLATFORM_DIRS := 1
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8888
+# Optional extras of the package installed for the demo and the UI tests (torch: the demo's
+# training cell; on this machine kind, pip takes a local CPU build). `DEMO_EXTRAS=` skips it.
+DEMO_EXTRAS ?= torch
 
+comma := ,
 TS_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 PY_PROJECT := server-ext/pyproject.toml
 
@@ -47,14 +51,14 @@ $(STAMPS)/labextension: $(STAMPS)/npm $(STAMPS)/venv $(TS_SOURCES)
 	npm run build
 	touch $@
 
-$(STAMPS)/installed: $(STAMPS)/venv $(STAMPS)/labextension $(PY_PROJECT)
-	$(VENV)/bin/pip install -q --no-build-isolation -e ./server-ext
+$(STAMPS)/installed: $(STAMPS)/venv $(STAMPS)/labextension $(PY_PROJECT) Makefile
+	$(VENV)/bin/pip install -q --no-build-isolation -e "./server-ext$(if $(DEMO_EXTRAS),[$(DEMO_EXTRAS)])"
 	jupyter labextension develop --overwrite ./server-ext >/dev/null
 	jupyter server extension enable --sys-prefix jupyterlab_carbon >/dev/null
 	touch $@
 
-$(STAMPS)/test-deps: $(STAMPS)/installed $(PY_PROJECT)
-	$(VENV)/bin/pip install -q --no-build-isolation -e "./server-ext[test]"
+$(STAMPS)/test-deps: $(STAMPS)/installed $(PY_PROJECT) Makefile
+	$(VENV)/bin/pip install -q --no-build-isolation -e "./server-ext[test$(if $(DEMO_EXTRAS),$(comma)$(DEMO_EXTRAS))]"
 	touch $@
 
 $(STAMPS)/ui-npm: ui-tests/package.json ui-tests/package-lock.json | $(STAMPS)

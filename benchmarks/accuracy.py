@@ -322,9 +322,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = [
         Case("constant", "Control: constant power; any error here is a bug, not sampling.",
              constant_profile, args.duration, max_range_uj, max_range_uj - 5_000_000),
-        Case("steps-and-spikes", steps_and_spikes_profile.__doc__.split("\n")[0],
+        Case("steps-and-spikes",
+             "Levels of 12-85 W held 2-20 s, 60 % of them with one 50-300 ms spike of 150-220 W.",
              steps_and_spikes_profile, args.duration, max_range_uj, max_range_uj - 5_000_000),
-        Case("noisy-load", noisy_load_profile.__doc__.split("\n")[0] + " (10 ms values, sd 20 %, 2 s-30 s phases)",
+        Case("noisy-load",
+             "A new value every 10 ms: mean x (1 + 0.2 N(0,1)), with rare 10-40 ms bursts at 1.8x; the mean "
+             "alternates between idle (8-15 W, 1-10 s) and busy (35-90 W, 2-30 s).",
              noisy_load_profile, args.duration, max_range_uj, max_range_uj // 2),
     ]
     started = time.perf_counter()

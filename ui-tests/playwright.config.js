@@ -2,10 +2,15 @@
  * Galata configuration: JupyterLab is started by Playwright with the project's virtual
  * environment, and driven in Debian's Chromium (no browser download).
  */
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const jupyter = path.resolve(__dirname, '..', '.venv', 'bin', 'jupyter');
+// A throwaway Jupyter data directory: the run ledger and intensity settings of each test run
+// start empty and never touch the user's own.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'carbon-ui-data-'));
 
 module.exports = {
   ...baseConfig,
@@ -22,6 +27,7 @@ module.exports = {
   webServer: {
     command: `${jupyter} lab --config jupyter_server_test_config.py`,
     url: 'http://localhost:8888/lab',
+    env: { ...process.env, JUPYTER_DATA_DIR: dataDir },
     timeout: 120 * 1000,
     reuseExistingServer: !process.env.CI
   }

@@ -458,8 +458,11 @@ def column_names(path: Path) -> list[str]:
         return [row[1] for row in raw.execute("PRAGMA table_info(runs)")]
 
 
+NEWEST = store.MIGRATIONS[-1][0]
+
+
 def test_new_ledger_is_at_newest_version(ledger: Ledger, tmp_path: Path) -> None:
-    assert stored_schema_version(sqlite_file(tmp_path)) == 1
+    assert stored_schema_version(sqlite_file(tmp_path)) == NEWEST
     with sqlite3.connect(sqlite_file(tmp_path)) as raw:
         assert raw.execute("SELECT count(*) FROM schema_info").fetchone()[0] == 1
         indexes = {row[1] for row in raw.execute("PRAGMA index_list(runs)")}
@@ -491,12 +494,14 @@ def test_old_schema_is_upgraded_in_order(tmp_path: Path, monkeypatch: pytest.Mon
         conn.execute(text("ALTER TABLE runs ADD COLUMN grid VARCHAR(64)"))
         conn.execute(text("UPDATE runs SET grid = region || '-grid'"))
 
-    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, (2, add_region), (3, add_grid)])
+    monkeypatch.setattr(
+        store, "MIGRATIONS", [*store.MIGRATIONS, (NEWEST + 1, add_region), (NEWEST + 2, add_grid)]
+    )
     with Ledger(data_dir=tmp_path) as ledger:
         assert ledger.run("r1") == make_record()  # old runs still read back whole
         ledger.add_run(make_record("r2"))
     assert applied == [2, 3]
-    assert stored_schema_version(path) == 3
+    assert stored_schema_version(path) == NEWEST + 2
     assert {"region", "grid"} <= set(column_names(path))
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT run_id, region, grid FROM runs ORDER BY run_id").fetchall() == [
@@ -517,15 +522,40 @@ def test_failed_upgrade_leaves_the_old_schema(tmp_path: Path, monkeypatch: pytes
         conn.execute(text("ALTER TABLE runs ADD COLUMN region VARCHAR(64)"))
         conn.execute(text("UPDATE runs SET no_such_column = 1"))
 
-    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, (2, half_done)])
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, (NEWEST + 1, half_done)])
     with pytest.raises(LedgerError, match="no_such_column"):
         Ledger(data_dir=tmp_path)
     # The whole upgrade was one transaction: the added column was rolled back with it.
-    assert stored_schema_version(path) == 1
+    assert stored_schema_version(path) == NEWEST
     assert "region" not in column_names(path)
     monkeypatch.undo()
     with Ledger(data_dir=tmp_path) as ledger:
         assert ids(ledger.runs()) == ["r1"]
+
+
+def test_a_version_1_ledger_gains_the_impact_column(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import asdict
+
+    from sqlalchemy import MetaData, create_engine, insert
+
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+    Ledger(data_dir=tmp_path).close()  # a ledger as version 1 made it
+    v1 = MetaData()
+    store._define_v1(v1)
+    engine = create_engine(f"sqlite:///{sqlite_file(tmp_path)}")
+    with engine.begin() as conn:
+        row = {k: v for k, v in asdict(make_record(impact=None)).items() if k != "impact"}
+        conn.execute(insert(v1.tables["runs"]).values(**row))
+    engine.dispose()
+    path = sqlite_file(tmp_path)
+    assert stored_schema_version(path) == 1 and "impact" not in column_names(path)
+    monkeypatch.undo()
+    with Ledger(data_dir=tmp_path) as ledger:
+        assert stored_schema_version(path) == 2 and "impact" in column_names(path)
+        assert ledger.run("r1") == make_record(impact=None)
+        ledger.add_run(make_record("r2"))
+        assert ledger.run("r2") == make_record("r2")
+        assert ledger.totals()["gco2e"] == 12.5
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -534,7 +564,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = sqlite_file(tmp_path)
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE schema_info SET version = 99")
-    with pytest.raises(LedgerError, match="schema version 99, newer than the 1"):
+    with pytest.raises(LedgerError, match=f"schema version 99, newer than the {NEWEST}"):
         Ledger(data_dir=tmp_path)
     assert stored_schema_version(path) == 99  # refused, not touched
 

@@ -96,7 +96,6 @@ def _define_v1(metadata: MetaData) -> None:
         Column("code_preview", Text),
         Column("kernel_name", String),
         Column("extra", JSON, nullable=False),
-        Column("impact", JSON(none_as_null=True)),
         Column("version", Integer, nullable=False),
         Index("ix_runs_kernel_id", "kernel_id"),
         Index("ix_runs_msg_id", "msg_id"),
@@ -106,11 +105,17 @@ def _define_v1(metadata: MetaData) -> None:
     )
 
 
+def _impact_column() -> Column[Any]:
+    """Version 2: each run's emissions, cost and equivalents under the intensity then in force."""
+    return Column("impact", JSON(none_as_null=True))
+
+
 # The tables as the queries see them: the schema at the newest version.
 _METADATA = MetaData()
 _define_v1(_METADATA)
 SCHEMA_INFO = _METADATA.tables["schema_info"]
 RUNS = _METADATA.tables["runs"]
+RUNS.append_column(_impact_column())
 
 
 def _create_v1(conn: Connection) -> None:
@@ -125,7 +130,14 @@ Migration = Callable[[Connection], None]
 # (version, step), in increasing version order. A step brings a database at the previous
 # version to its own; all pending steps of one open run in one transaction. To change the
 # schema, append (N + 1, step) and update the query tables above.
-MIGRATIONS: list[tuple[int, Migration]] = [(1, _create_v1)]
+def _add_impact_v2(conn: Connection) -> None:
+    """Version 2: add the ``impact`` column (NULL for runs recorded before it existed)."""
+    column = _impact_column()
+    column_type = column.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN impact {column_type}")
+
+
+MIGRATIONS: list[tuple[int, Migration]] = [(1, _create_v1), (2, _add_impact_v2)]
 
 
 def default_ledger_path(data_dir: Path | None = None) -> Path:

@@ -1,0 +1,101 @@
+import { expect, test } from '@jupyterlab/galata';
+import * as path from 'path';
+
+const DEMO = 'demo.ipynb';
+const CHIP = '.jp-carbon-Badge-chip';
+
+test.use({ autoGoto: true });
+
+test.describe('cell badges', () => {
+  test.beforeEach(async ({ page, tmpPath }) => {
+    await page.contents.uploadFile(path.resolve(__dirname, '../../examples', DEMO), `${tmpPath}/${DEMO}`);
+    await page.filebrowser.openDirectory(tmpPath);
+    await page.notebook.openByPath(`${tmpPath}/${DEMO}`);
+    await page.notebook.activate(DEMO);
+  });
+
+  test('every executed code cell gets a badge; a long cell counts live, then shows its figure', async ({ page }) => {
+    const codeCells = page.locator('.jp-Notebook .jp-CodeCell');
+    const count = await codeCells.count();
+    expect(count).toBeGreaterThanOrEqual(3);
+
+    // The 5 s busy cell: run everything, then watch it live.
+    await page.notebook.run();
+    const busyCell = codeCells.nth(1);
+    // run() waits for the kernel to finish; the live state is checked on a fresh run below.
+    for (let i = 0; i < count; i++) {
+      await expect(codeCells.nth(i).locator(CHIP)).toHaveText(/⚡ .*\d.*(Wh|J)/, { timeout: 30000 });
+    }
+
+    await page.notebook.selectCells(3); // the busy cell (cell 3 of the notebook)
+    await page.keyboard.press('Control+Enter');
+    await expect(busyCell.locator(`${CHIP}.jp-mod-live`)).toContainText('running', { timeout: 10000 });
+    await page.screenshot({ path: test.info().outputPath('live.png') });
+    await expect(busyCell.locator(`${CHIP}.jp-mod-live`)).toHaveCount(0, { timeout: 30000 });
+    await expect(busyCell.locator(CHIP)).toHaveText(/⚡ .*\d.*(Wh|J)/);
+    await expect(busyCell.locator(CHIP)).toContainText('modeled');
+    await page.screenshot({ path: test.info().outputPath('badges-light.png'), fullPage: true });
+  });
+
+  test('the popover opens by mouse and by keyboard, and closes with Escape', async ({ page }) => {
+    await page.notebook.runCell(1);
+    const chip = page.locator('.jp-Notebook .jp-CodeCell').nth(1).locator(CHIP);
+    await expect(chip).toHaveText(/\d/, { timeout: 30000 });
+
+    await chip.click();
+    const popover = page.locator('.jp-carbon-Popover');
+    await expect(popover).toBeVisible();
+    await expect(popover).toContainText('Energy by device');
+    await expect(popover).toContainText('CPU (modeled)');
+    await expect(popover).toContainText('gCO₂e/kWh');
+    await expect(popover).toContainText('That is about');
+    await page.screenshot({ path: test.info().outputPath('popover.png') });
+    await page.keyboard.press('Escape');
+    await expect(popover).toBeHidden();
+
+    await chip.focus();
+    await page.keyboard.press('Enter');
+    await expect(popover).toBeVisible();
+    await expect(popover).toBeFocused();
+    await page.keyboard.press('Escape');
+    await expect(popover).toBeHidden();
+    await expect(chip).toBeFocused();
+  });
+
+  test('badges persist after save and reload, and go when outputs are cleared', async ({ page, tmpPath }) => {
+    await page.notebook.run();
+    const chips = page.locator(`.jp-Notebook ${CHIP}`);
+    await expect(chips.first()).toHaveText(/\d/, { timeout: 30000 });
+    const before = await chips.allTextContents();
+    await page.notebook.save();
+    await page.reload({ waitUntil: 'networkidle' });
+    await page.notebook.openByPath(`${tmpPath}/${DEMO}`);
+    await page.notebook.activate(DEMO);
+    await expect(chips.first()).toHaveText(/\d/, { timeout: 30000 });
+    expect(await chips.allTextContents()).toEqual(before);
+
+    await page.menu.clickMenuItem('Edit>Clear Outputs of All Cells');
+    await expect(chips.filter({ hasText: /\d/ })).toHaveCount(0);
+  });
+
+  test('dark theme', async ({ page }) => {
+    await page.theme.setDarkTheme();
+    await page.notebook.run();
+    const chip = page.locator('.jp-Notebook .jp-CodeCell').nth(2).locator(CHIP);
+    await expect(chip).toHaveText(/\d/, { timeout: 30000 });
+    await chip.click();
+    await expect(page.locator('.jp-carbon-Popover')).toBeVisible();
+    await page.screenshot({ path: test.info().outputPath('badges-dark.png') });
+    await page.theme.setLightTheme();
+  });
+});
+
+test('the notebook toolbar shows the notebook total', async ({ page, tmpPath }) => {
+  await page.contents.uploadFile(path.resolve(__dirname, '../../examples', DEMO), `${tmpPath}/${DEMO}`);
+  await page.notebook.openByPath(`${tmpPath}/${DEMO}`);
+  await page.notebook.runCell(1);
+  const total = page.locator('.jp-carbon-NotebookTotal');
+  await expect(total).toHaveText(/Σ .*\d/, { timeout: 30000 });
+  expect(await total.getAttribute('title')).toContain('All time');
+});
+
