@@ -144,6 +144,8 @@ export class CellBadge extends Widget {
     const summary = this._summary;
     if (!summary) {
       this._closePopover();
+      chip.replaceChildren();
+      chip.removeAttribute('aria-label');
       this.hide();
       return;
     }

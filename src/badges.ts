@@ -5,7 +5,6 @@ import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/no
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
-import { IChangedArgs } from '@jupyterlab/coreutils';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { CellBadge, Figure, IBadgeOptions } from './badge';
@@ -100,7 +99,7 @@ class NotebookCarbon {
     _panel.sessionContext.kernelChanged.connect(this._onKernelChanged, this);
     this._watchKernel(_panel.sessionContext.session?.kernel ?? null);
     _client.events.connect(this._onEvent, this);
-    NotebookActions.executionScheduled.connect(this._onScheduled, this);
+    NotebookActions.outputCleared.connect(this._onOutputCleared, this);
     void _panel.context.ready.then(() => {
       const cells = _panel.content.model?.cells;
       cells?.changed.connect(() => this._attachAll(), this);
@@ -120,7 +119,7 @@ class NotebookCarbon {
 
   dispose(): void {
     this._client.events.disconnect(this._onEvent, this);
-    NotebookActions.executionScheduled.disconnect(this._onScheduled, this);
+    NotebookActions.outputCleared.disconnect(this._onOutputCleared, this);
     this._watchKernel(null);
     for (const badge of this._badges.values()) {
       badge.dispose();
@@ -154,9 +153,10 @@ class NotebookCarbon {
     }
   }
 
-  private _onScheduled(_: unknown, args: { notebook: unknown; cell: Cell }): void {
+  /** Outputs cleared by the user: the badge goes with them, as the execution count does. */
+  private _onOutputCleared(_: unknown, args: { notebook: unknown; cell: Cell }): void {
     if (args.notebook === this._panel.content) {
-      this._running.add(args.cell.model.id);
+      clearSummary(args.cell.model);
     }
   }
 
@@ -183,7 +183,6 @@ class NotebookCarbon {
 
   private _onRun(cellId: string, run: IRun): void {
     this._cellOfMessage.delete(run.msg_id);
-    this._running.delete(cellId);
     const model = this._cellModel(cellId);
     if (!model) {
       return; // the cell was deleted while it ran: the ledger still has the run
@@ -229,7 +228,6 @@ class NotebookCarbon {
       this._badges.set(cell.model.id, badge);
       const model = cell.model;
       model.metadataChanged.connect(() => this._renderAll(), this);
-      model.stateChanged.connect(this._onCellState, this);
       void cell.ready.then(() => {
         if (cell.isDisposed || badge.isDisposed) {
           return;
@@ -252,13 +250,6 @@ class NotebookCarbon {
       }
     }
     this._renderAll();
-  }
-
-  /** Outputs cleared by the user (execution count reset outside a run): the badge goes too. */
-  private _onCellState(model: ICellModel, change: IChangedArgs<unknown, unknown, string>): void {
-    if (change.name === 'executionCount' && change.newValue === null && !this._running.has(model.id)) {
-      clearSummary(model);
-    }
   }
 
   private _renderAll(): void {
@@ -291,7 +282,6 @@ class NotebookCarbon {
 
   private _kernel: Kernel.IKernelConnection | null = null;
   private _cellOfMessage = new Map<string, string>();
-  private _running = new Set<string>();
   private _badges = new Map<string, CellBadge>();
 }
 
