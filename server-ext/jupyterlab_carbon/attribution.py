@@ -13,12 +13,10 @@ from dataclasses import dataclass
 
 from .meters import Channel, Domain
 from .records import ChannelEnergy
-from .sampler import Sample, Sampler
+from .sampler import Sampler
 
 # Samples further apart than this many periods leave a hole the interpolation bridges.
 GAP_PERIODS = 3.0
-# Percentile of a channel's recent power taken as its idle baseline.
-IDLE_PERCENTILE = 0.05
 
 
 @dataclass
@@ -87,25 +85,9 @@ def attribute(
     return Attribution(per_kernel, unattributed)
 
 
-def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[float]:
-    """A low percentile of each channel's power over the buffer: what the node draws doing nothing."""
-    powers: list[list[float]] = [[] for _ in range(channel_count)]
-    for before, after in zip(samples, samples[1:]):
-        elapsed = after.mono - before.mono
-        if elapsed <= 0:
-            continue
-        for index in range(channel_count):
-            powers[index].append((after.joules[index] - before.joules[index]) / elapsed)
-    baseline = []
-    for values in powers:
-        values.sort()
-        baseline.append(values[int(IDLE_PERCENTILE * (len(values) - 1))] if values else 0.0)
-    return baseline
-
-
 def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
     """Node energy per channel over wall-clock [t0, t1], from interpolated cumulative counters."""
-    samples = sampler.snapshot()
+    samples = sampler.around(t0, t1)
     start, end = sampler.joules_at(t0, samples), sampler.joules_at(t1, samples)
     channels = sampler.channels
     flags: list[str] = []
@@ -125,6 +107,6 @@ def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
         # Fewer than two samples inside: the figure is interpolated, a best estimate.
         flags.append("below-resolution")
     flags.extend(sorted({f.split(":", 1)[1] for s in edges for f in s.flags}))
-    baseline = idle_baseline_watts(samples, len(channels))
+    baseline = sampler.idle_baseline()
     idle_j = {c.id: watts * duration for c, watts in zip(channels, baseline)}
     return WindowEnergy(node_j, idle_j, flags)

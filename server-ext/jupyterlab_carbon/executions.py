@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,31 +31,72 @@ KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_action
 
 
 @dataclass
-class ProcessTreeCpu:
-    """CPU seconds of a kernel's process tree (itself, children, and reaped children)."""
+class Edge:
+    """What was read when the kernel said busy (or idle): its processes' and the node's CPU time."""
 
-    pids: set[int]
-    cpu_s: float
+    pids: frozenset[int]
+    kernel_cpu_s: float
+    node_busy_s: float
 
 
-def process_tree_cpu(pid: int | None) -> ProcessTreeCpu:
-    if pid is None:
-        return ProcessTreeCpu(set(), 0.0)
+def _direct_children(pid: int) -> list[int]:
+    """Children from /proc/<pid>/task/*/children: cheap, unlike scanning every process."""
     try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return ProcessTreeCpu(set(), 0.0)
-    total = 0.0
-    pids: set[int] = set()
-    for process in processes:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return [child.pid for child in psutil.Process(pid).children()]
+    children: list[int] = []
+    for task in tasks:
         try:
-            times = process.cpu_times()
-        except psutil.Error:
-            continue  # exited between listing and reading
-        pids.add(process.pid)
-        total += times.user + times.system + times.children_user + times.children_system
-    return ProcessTreeCpu(pids, total)
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children.extend(int(child) for child in handle.read().split())
+        except FileNotFoundError:
+            return [child.pid for child in psutil.Process(pid).children()]  # kernel without the file
+        except OSError:
+            continue  # the thread ended meanwhile
+    return children
+
+
+class ProcessTree:
+    """A kernel's processes; the list of descendants is refreshed at the end of each execution."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self._processes: dict[int, psutil.Process] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.pid is None:
+            return
+        pids, todo = {self.pid}, [self.pid]
+        while todo:
+            try:
+                found = [c for c in _direct_children(todo.pop()) if c not in pids]
+            except psutil.Error:
+                continue
+            pids.update(found)
+            todo.extend(found)
+        for pid in pids - set(self._processes):
+            try:
+                self._processes[pid] = psutil.Process(pid)
+            except psutil.Error:
+                continue
+        for pid in set(self._processes) - pids:
+            del self._processes[pid]
+
+    def cpu_s(self) -> tuple[frozenset[int], float]:
+        """CPU seconds of the known processes, their reaped children included."""
+        total = 0.0
+        alive: list[int] = []
+        for pid, process in list(self._processes.items()):
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                del self._processes[pid]  # exited: its time is in its parent's children_* now
+                continue
+            alive.append(pid)
+            total += times.user + times.system + times.children_user + times.children_system
+        return frozenset(alive), total
 
 
 def node_busy_cpu_s() -> float:
@@ -67,8 +110,7 @@ class PendingExecution:
 
     msg_id: str
     started_at: float
-    cpu_start: ProcessTreeCpu
-    node_busy_start: float
+    start: Future[Edge]
     code: str | None = None
     execution_count: int | None = None
     status: str = "ok"
@@ -90,6 +132,7 @@ class KernelWatch:
         self.pending: dict[str, PendingExecution] = {}
         self._on_message = on_message
         self._stream: Any = None
+        self.tree = ProcessTree(self.pid)
         self.connect()
 
     @property
@@ -141,6 +184,16 @@ class ExecutionWatcher:
         self._start_listeners: list[StartListener] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._host = socket.gethostname()
+        # Edge reads (meters, CPU times) leave the event loop but keep their order.
+        self._edges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyterlab-carbon-edges")
+
+    def _read_edge(self, tree: ProcessTree, refresh: bool) -> Edge:
+        """At a cell's start or end: read the meters now, and the CPU time of kernel and node."""
+        self._sampler.sample_once()
+        if refresh:
+            tree.refresh()  # catch processes the cell started
+        pids, cpu = tree.cpu_s()
+        return Edge(pids, cpu, node_busy_cpu_s())
 
     def add_run_listener(self, listener: RunListener) -> None:
         self._run_listeners.append(listener)
@@ -175,12 +228,15 @@ class ExecutionWatcher:
             return False
         return True
 
-    async def _watch_when_registered(self, kernel_id: str, attempts: int = 100) -> None:
-        """The start event fires before the kernel manager lists the kernel: wait for it."""
+    async def _watch_when_registered(self, kernel_id: str, attempts: int = 500) -> None:
+        """The start event fires before the kernel manager lists the kernel: wait for it.
+
+        Polled often, because a client may send its first cell the moment the kernel is up.
+        """
         for _ in range(attempts):
             if self.watch(kernel_id):
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)
         self._log.warning("jupyterlab-carbon: kernel %s never appeared; its cells are not measured", kernel_id)
 
     def unwatch(self, kernel_id: str, reason: str) -> None:
@@ -205,6 +261,7 @@ class ExecutionWatcher:
                 await self._watch_when_registered(kernel_id)
                 return
             self._interrupt_pending(watch, "kernel-restart")
+            watch.tree = ProcessTree(watch.pid)
             watch.connect()
 
     def _interrupt_pending(self, watch: KernelWatch, reason: str) -> None:
@@ -227,13 +284,21 @@ class ExecutionWatcher:
             state = content.get("execution_state")
             if state == "busy" and msg_id not in watch.pending:
                 started = _timestamp(msg["header"]["date"])
-                watch.pending[msg_id] = PendingExecution(msg_id, started, process_tree_cpu(watch.pid), node_busy_cpu_s())
+                edge = self._edges.submit(self._read_edge, watch.tree, False)
+                watch.pending[msg_id] = PendingExecution(msg_id, started, edge)
                 for listener in self._start_listeners:
                     listener(kernel_id, msg_id, started)
             elif state == "idle" and msg_id in watch.pending:
                 self._finish(watch, watch.pending.pop(msg_id), _timestamp(msg["header"]["date"]))
             return
         pending = watch.pending.get(msg_id)
+        if pending is None and kind == "execute_input":
+            # The busy message was missed (subscribed a moment late, right after the kernel
+            # started): the input's own timestamp follows busy by microseconds.
+            started = _timestamp(msg["header"]["date"])
+            pending = PendingExecution(msg_id, started, self._edges.submit(self._read_edge, watch.tree, False))
+            pending.flags.append("late-start")
+            watch.pending[msg_id] = pending
         if pending is None:
             return
         if kind == "execute_input":
@@ -245,9 +310,8 @@ class ExecutionWatcher:
             pending.flags.append("interrupted" if interrupted else "errored")
 
     def _finish(self, watch: KernelWatch, pending: PendingExecution, ended_at: float) -> None:
-        cpu_end = process_tree_cpu(watch.pid)
-        node_busy_end = node_busy_cpu_s()
-        task = asyncio.ensure_future(self._record(watch, pending, ended_at, cpu_end, node_busy_end))
+        end = self._edges.submit(self._read_edge, watch.tree, True)
+        task = asyncio.ensure_future(self._record(watch, pending, ended_at, end))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -256,14 +320,13 @@ class ExecutionWatcher:
         watch: KernelWatch,
         pending: PendingExecution,
         ended_at: float,
-        cpu_end: ProcessTreeCpu,
-        node_busy_end: float,
+        end: Future[Edge],
     ) -> None:
         try:
-            # Wait for a sample after the window closes so t1 is interpolated, not extrapolated.
-            await asyncio.sleep(self._sampler.period_s * 1.5)
+            start_edge = await asyncio.wrap_future(pending.start)
+            end_edge = await asyncio.wrap_future(end)  # read after idle arrived: t1 is inside the samples
             record = await asyncio.get_running_loop().run_in_executor(
-                None, self._build_record, watch, pending, ended_at, cpu_end, node_busy_end
+                None, self._build_record, watch, pending, ended_at, start_edge, end_edge
             )
             record.session_id, record.notebook_path = await self._session_of(watch.kernel_id)
             record.kernel_name = getattr(watch.manager, "kernel_name", None)
@@ -285,14 +348,14 @@ class ExecutionWatcher:
         watch: KernelWatch,
         pending: PendingExecution,
         ended_at: float,
-        cpu_end: ProcessTreeCpu,
-        node_busy_end: float,
+        start: Edge,
+        end: Edge,
     ) -> RunRecord:
         sampler = self._sampler
         window = window_energy(sampler, pending.started_at, ended_at)
         kernel = watch.kernel_id
-        cpu = cpu_shares({kernel: cpu_end.cpu_s - pending.cpu_start.cpu_s}, node_busy_end - pending.node_busy_start)
-        pids = pending.cpu_start.pids | cpu_end.pids
+        cpu = cpu_shares({kernel: end.kernel_cpu_s - start.kernel_cpu_s}, end.node_busy_s - start.node_busy_s)
+        pids = set(start.pids | end.pids)
         gpu: dict[str, dict[str, float]] = {}
         for channel in sampler.channels:
             if channel.domain is Domain.GPU:
@@ -338,3 +401,4 @@ class ExecutionWatcher:
     def close(self) -> None:
         for kernel_id in list(self._watches):
             self.unwatch(kernel_id, "server-shutdown")
+        self._edges.shutdown(wait=False)

@@ -8,6 +8,7 @@ interpolated cumulative values.
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 import time
 from collections import deque
@@ -19,6 +20,8 @@ from .meters import Channel, Domain, Kind, MeterSet
 
 # Figures within this many seconds of the newest sample describe "now".
 POWER_WINDOW_S = 2.0
+# Percentile of a channel's recent power taken as its idle baseline.
+IDLE_PERCENTILE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,10 @@ class Sampler:
         self._clock = clock
         self._wall_clock = wall_clock
         self._samples: deque[Sample] = deque(maxlen=max(int(history_s / self.period_s), 2))
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer
+        # One read at a time: the sampler thread and the edge reads at cell starts and ends.
+        self._read_lock = threading.Lock()
+        self._baseline: tuple[float, list[float]] | None = None  # (computed at, watts per channel)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_power: dict[str, float] = {}
@@ -88,7 +94,18 @@ class Sampler:
                 next_due = now + self.period_s
 
     def sample_once(self) -> Sample:
-        """Read every channel once and append the sample (also used directly by tests)."""
+        """Read every channel once and append the sample.
+
+        Called by the sampling thread, and at the edges of each cell execution so that a
+        window's ends are read from the counters rather than interpolated across a period.
+        """
+        with self._read_lock:
+            sample = self._read_and_append()
+        for listener in self._listeners:
+            listener(sample)
+        return sample
+
+    def _read_and_append(self) -> Sample:
         readings = self.meters.read()
         mono, wall = self._clock(), self._wall_clock()
         with self._lock:
@@ -115,23 +132,50 @@ class Sampler:
         sample = Sample(mono, wall, tuple(joules), tuple(flags), gpu_use)
         with self._lock:
             self._samples.append(sample)
-        for listener in self._listeners:
-            listener(sample)
         return sample
 
     def snapshot(self) -> list[Sample]:
         with self._lock:
             return list(self._samples)
 
+    def around(self, t0: float, t1: float) -> list[Sample]:
+        """The samples from the last one before wall time ``t0`` to the first one after ``t1``.
+
+        Windows are recent, so the buffer is walked from its newest end: the cost follows the
+        window's length, not the buffer's.
+        """
+        picked: list[Sample] = []
+        with self._lock:
+            for sample in reversed(self._samples):
+                if sample.wall > t1 and picked and picked[-1].wall > t1:
+                    picked[-1] = sample  # keep only the first sample after t1
+                    continue
+                picked.append(sample)
+                if sample.wall < t0:
+                    break
+        picked.reverse()
+        return picked
+
+    def idle_baseline(self, max_age_s: float = 60.0) -> list[float]:
+        """Each channel's idle power (a low percentile over the buffer), recomputed once a minute."""
+        now = self._clock()
+        cached = self._baseline
+        if cached is None or now - cached[0] > max_age_s:
+            cached = (now, idle_baseline_watts(self.snapshot(), len(self.channels)))
+            self._baseline = cached
+        return cached[1]
+
     def power_now(self) -> dict[str, Any]:
         """Average power per channel over the last ~2 s, with the node total."""
-        samples = self.snapshot()
-        if len(samples) < 2:
-            return {"time": samples[-1].wall if samples else self._wall_clock(), "total_w": None, "channels": []}
-        newest = samples[-1]
-        oldest = next((s for s in samples if newest.mono - s.mono <= POWER_WINDOW_S), samples[-2])
-        if oldest is newest:
-            oldest = samples[-2]
+        with self._lock:
+            if len(self._samples) < 2:
+                last = self._samples[-1].wall if self._samples else self._wall_clock()
+                return {"time": last, "total_w": None, "channels": []}
+            newest, oldest = self._samples[-1], self._samples[-2]
+            for sample in itertools.islice(reversed(self._samples), 2, None):
+                if newest.mono - sample.mono > POWER_WINDOW_S:
+                    break
+                oldest = sample
         elapsed = newest.mono - oldest.mono
         channels = []
         for index, channel in enumerate(self.channels):
@@ -194,3 +238,19 @@ class Sampler:
             everyone += sum(shares.values())
             count += 1
         return (mine / count, everyone / count) if count else (0.0, 0.0)
+
+
+def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[float]:
+    """A low percentile of each channel's power over the buffer: what the node draws doing nothing."""
+    powers: list[list[float]] = [[] for _ in range(channel_count)]
+    for before, after in zip(samples, samples[1:]):
+        elapsed = after.mono - before.mono
+        if elapsed <= 0:
+            continue
+        for index in range(channel_count):
+            powers[index].append((after.joules[index] - before.joules[index]) / elapsed)
+    baseline = []
+    for values in powers:
+        values.sort()
+        baseline.append(values[int(IDLE_PERCENTILE * (len(values) - 1))] if values else 0.0)
+    return baseline

@@ -10,11 +10,12 @@ test.describe('status bar power', () => {
     });
     // This machine has no meter: the reading is modeled and says so.
     await expect(item.locator('.jp-carbon-StatusItem-modeled')).toHaveText('modeled');
-    const tooltip = await item.getAttribute('title');
+    // Read both at once: the item re-renders with every new reading.
+    const [tooltip, label] = await item.evaluate(node => [node.title, node.getAttribute('aria-label')]);
     expect(tooltip).toContain('CPU (modeled)');
     expect(tooltip).toContain('Memory (modeled)');
     expect(tooltip).toContain('rapl');
-    expect(await item.getAttribute('aria-label')).toBe(tooltip);
+    expect(label).toBe(tooltip);
 
     await page.locator('#jp-main-statusbar').screenshot({ path: test.info().outputPath('statusbar.png') });
     await test.info().attach('statusbar', {
