@@ -44,6 +44,9 @@ from tests.fakesysfs import FakePowercap  # noqa: E402
 
 WALL0 = 1_800_000_000.0  # the fake tree's t=0 on the wall clock (as in test_attribution.py)
 GRID_S = 0.01  # FakePowercap.advance integrates in 10 ms steps (midpoint rule)
+# The server reads the counters when a kernel's busy/idle message arrives: this long after the
+# kernel's own timestamp (message transport plus the edge-read queue), drawn uniformly.
+EDGE_LATENCY_S = (0.0005, 0.003)
 ZONE = "intel-rapl:0"
 CHANNEL = "cpu/package-0"
 WINDOW_LENGTHS_S = (0.1, 0.5, 1.0, 10.0, 60.0)
@@ -184,6 +187,15 @@ class CaseRun:
     query_s: float
 
 
+def advance_to(fake: FakePowercap, target: float) -> None:
+    """Advance the fake tree to ``target`` one grid cell at a time, so that every integration
+    step lies inside one constant piece of the profile (edges are on the grid) and is exact."""
+    while fake.now < target - 1e-12:
+        next_grid = (math.floor(fake.now / GRID_S + 1e-9) + 1) * GRID_S
+        end = min(next_grid, target)
+        fake.advance(end - fake.now, step=end - fake.now)
+
+
 def run_case(case: Case, period_s: float, windows_per_length: int, seed: int, workdir: Path) -> CaseRun:
     """Drive the fake meter and a real Sampler for the whole run, then query many windows."""
     rng = random.Random(seed)
@@ -192,7 +204,8 @@ def run_case(case: Case, period_s: float, windows_per_length: int, seed: int, wo
     fake.root.mkdir(parents=True)
     fake.add_zone(ZONE, "package-0", profile, max_range_uj=case.max_range_uj, start_uj=case.start_uj)
     meters = MeterSet([RaplSource(fake.root, clock=lambda: fake.now)])
-    sampler = Sampler(meters, period_s=period_s, clock=lambda: fake.now, wall_clock=lambda: WALL0 + fake.now)
+    # A long history: the edge reads add two samples per window to the periodic ones.
+    sampler = Sampler(meters, period_s=period_s, history_s=1e7, clock=lambda: fake.now, wall_clock=lambda: WALL0 + fake.now)
     if len(sampler.channels) != 1 or sampler.channels[0].id != CHANNEL:
         raise RuntimeError(f"expected one channel {CHANNEL}, got {[c.id for c in sampler.channels]}")
     period = sampler.period_s
@@ -201,11 +214,26 @@ def run_case(case: Case, period_s: float, windows_per_length: int, seed: int, wo
     if sampler.capacity * period < case.duration_s:
         raise RuntimeError("run longer than the sampler's history; shorten duration_s")
 
+    # The windows are drawn first because the server reads the counters at each window's
+    # edges: when the kernel's busy/idle message arrives, a moment after its timestamp.
+    windows: dict[float, list[tuple[float, float]]] = {}
+    for length in WINDOW_LENGTHS_S:
+        low, high = 2 * period, case.duration_s - length - 2 * period
+        windows[length] = [(t0, t0 + length) for t0 in (rng.uniform(low, high) for _ in range(windows_per_length))]
+    edge_reads = sorted(
+        t + rng.uniform(EDGE_LATENCY_S[0], EDGE_LATENCY_S[1]) for pairs in windows.values() for pair in pairs for t in pair
+    )
     started = time.perf_counter()
     sampler.sample_once()
+    next_periodic = period
     while fake.now < case.duration_s - 1e-9:
-        fake.advance(period, step=GRID_S)
+        due = min(next_periodic, edge_reads[0] if edge_reads else next_periodic)
+        advance_to(fake, due)
         sampler.sample_once()
+        if edge_reads and due == edge_reads[0]:
+            edge_reads.pop(0)
+        else:
+            next_periodic += period
     drive_s = time.perf_counter() - started
     zone = fake.zones[ZONE]
     wraps = (int(zone.energy_uj) + zone.offset_uj) // zone.max_range_uj - zone.offset_uj // zone.max_range_uj
@@ -220,14 +248,9 @@ def run_case(case: Case, period_s: float, windows_per_length: int, seed: int, wo
     errors: dict[float, list[float]] = {}
     flags: dict[str, int] = {}
     query_s = 0.0
-    for length in WINDOW_LENGTHS_S:
+    for length, pairs in windows.items():
         errors[length] = []
-        # Keep a full sample on both sides of every window so t0 and t1 are interpolated,
-        # never extrapolated (the watcher waits 1.5 periods after a cell for the same reason).
-        low, high = 2 * period, fake.now - length - 2 * period
-        for _ in range(windows_per_length):
-            t0 = rng.uniform(low, high)
-            t1 = t0 + length
+        for t0, t1 in pairs:
             tic = time.perf_counter()
             window = window_energy(sampler, WALL0 + t0, WALL0 + t1)
             query_s += time.perf_counter() - tic
