@@ -33,6 +33,17 @@ export interface ISummaryEquivalent {
   source: string;
 }
 
+/** The carbon intensity a run's emissions were computed with, and where it came from. */
+export interface ISummaryIntensity {
+  gco2e_per_kwh: number;
+  method: string;
+  zone: string | null;
+  source: string;
+  year: number | null;
+  is_assumption: boolean;
+  message: string;
+}
+
 /** What a badge shows, stored in the cell's metadata so it survives reloads and travels. */
 export interface ICarbonSummary {
   version: 1;
@@ -52,15 +63,7 @@ export interface ICarbonSummary {
   gco2e: number | null;
   cost: number | null;
   currency: string | null;
-  intensity: {
-    gco2e_per_kwh: number;
-    method: string;
-    zone: string | null;
-    source: string;
-    year: number | null;
-    is_assumption: boolean;
-    message: string;
-  } | null;
+  intensity: ISummaryIntensity | null;
   pue: number | null;
   equivalents: ISummaryEquivalent[];
   history: IHistoryEntry[];
@@ -71,15 +74,7 @@ interface IImpactJSON {
   cost: number | null;
   currency: string | null;
   pue: number;
-  intensity: {
-    gco2e_per_kwh: number;
-    method: string;
-    zone: string | null;
-    source: string;
-    year: number | null;
-    is_assumption: boolean;
-    message: string;
-  };
+  intensity: ISummaryIntensity;
   equivalents: Array<{ label: string; value: number; unit: string; source: string }>;
 }
 

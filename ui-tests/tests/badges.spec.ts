@@ -64,7 +64,7 @@ test.describe('cell badges', () => {
     await expect(chip).toBeFocused();
   });
 
-  test('badges persist after save and reload, and go when outputs are cleared', async ({ page, tmpPath }) => {
+  test('badges persist in the saved file and after a reload, and go when outputs are cleared', async ({ page, tmpPath }) => {
     await page.notebook.run();
     const chips = page.locator(`.jp-Notebook ${CHIP}`);
     const count = await page.locator('.jp-Notebook .jp-CodeCell').count();
@@ -74,11 +74,27 @@ test.describe('cell badges', () => {
     }
     const before = await chips.allTextContents();
     await page.notebook.save();
-    await page.notebook.close();
-    // A fresh page load: nothing kept in memory (no launcher to wait for after closing the tab).
-    await page.reload({ waitForIsReady: false });
-    await page.filebrowser.openDirectory(tmpPath);
-    await page.notebook.openByPath(`${tmpPath}/${DEMO}`);
+    // The summaries are in the saved file, one per code cell, as nbformat cell metadata.
+    const response = await page.request.get(`/api/contents/${tmpPath}/${DEMO}?content=1&type=notebook`);
+    const saved = (await response.json()).content as {
+      cells: Array<{ cell_type: string; metadata: Record<string, { version?: number; energy_j?: number }> }>;
+    };
+    const stored = saved.cells.filter(c => c.cell_type === 'code').map(c => c.metadata['jupyterlab-carbon']);
+    expect(stored).toHaveLength(count);
+    for (const summary of stored) {
+      expect(summary?.version).toBe(1);
+      expect(summary?.energy_j).toBeGreaterThan(0);
+    }
+    // Reloaded from disk, the notebook shows the same badges.
+    await page.menu.clickMenuItem('File>Reload Notebook from Disk');
+    const confirm = page.locator('.jp-Dialog .jp-mod-accept');
+    const asked = await confirm
+      .waitFor({ state: 'visible', timeout: 2000 })
+      .then(() => true)
+      .catch(() => false);
+    if (asked) {
+      await confirm.click();
+    }
     await expect(chips.first()).toHaveText(FINAL, { timeout: 30000 });
     expect(await chips.allTextContents()).toEqual(before);
 
@@ -86,7 +102,6 @@ test.describe('cell badges', () => {
     for (let i = 0; i < count; i++) {
       await expect(chips.nth(i)).toBeHidden();
     }
-
   });
 
   test('dark theme', async ({ page }) => {
