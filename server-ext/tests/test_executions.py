@@ -157,11 +157,13 @@ async def test_two_kernels_at_once_are_recorded_separately(jp_fetch: Any, jp_ws_
         runs = await runs_for(jp_fetch, 1, kernel_id=kernel_id)
         assert [r["msg_id"] for r in runs] == [msg_id]
         assert runs[0]["node_j"] == pytest.approx(NODE_WATTS * (t1 - t0), rel=0.03)
-    # Together the two kernels never take more than the node drew on a channel.
+    # Each kernel got about half of the node's busy CPU time. Their shares are computed over
+    # their own windows (a few ms apart) from CPU times counted in 10 ms ticks, so their sum is
+    # close to, not exactly, 1; exact conservation within one window is the property test's.
     runs = [(await runs_for(jp_fetch, 1, kernel_id=k))[0] for k in kernels]
     shares = [next(c["share"] for c in r["channels"] if c["channel_id"] == "cpu/package-0") for r in runs]
-    assert sum(shares) <= 1.0 + 1e-9
-    assert all(s > 0 for s in shares)
+    assert all(0 < s <= 1.0 for s in shares)
+    assert sum(shares) <= 1.15
 
 
 async def test_a_run_from_a_second_client_of_the_same_kernel_is_recorded_once(jp_fetch: Any, jp_ws_fetch: Any) -> None:
