@@ -550,29 +550,31 @@ async def interleaved(
 
 
 def watcher_costs(server: Server) -> dict[str, Any]:
-    """What the watcher does on the event loop for each cell, timed here on the same kernel.
-
-    ``process_tree_cpu`` runs on every busy and every idle message; psutil's recursive
-    ``children()`` walks every process of the node, so its cost grows with the process count.
-    """
-    from jupyterlab_carbon.executions import node_busy_cpu_s, process_tree_cpu
+    """What the edge reads cost per cell, timed here on the same kernel (on the edge worker
+    thread in the server, off its event loop): the kernel's process tree CPU at the start, a
+    refresh of its descendants plus its CPU at the end, and the node's busy CPU at both."""
+    from jupyterlab_carbon.executions import ProcessTree, node_busy_cpu_s
 
     assert server.process is not None
     kernels = psutil.Process(server.process.pid).children()
-    pid = kernels[0].pid if kernels else server.process.pid
+    tree = ProcessTree(kernels[0].pid if kernels else server.process.pid)
     repeats = 200
     tic = time.perf_counter()
     for _ in range(repeats):
-        process_tree_cpu(pid)
-    tree_ms = 1000 * (time.perf_counter() - tic) / repeats
+        tree.cpu_s()
+    cpu_ms = 1000 * (time.perf_counter() - tic) / repeats
+    tic = time.perf_counter()
+    for _ in range(repeats):
+        tree.refresh()
+    refresh_ms = 1000 * (time.perf_counter() - tic) / repeats
     tic = time.perf_counter()
     for _ in range(repeats):
         node_busy_cpu_s()
     busy_ms = 1000 * (time.perf_counter() - tic) / repeats
     return {
-        "process_tree_cpu": tree_ms,
-        "node_busy_cpu_s": busy_ms,
-        "calls_per_cell_each": 2,
+        "tree_cpu_ms": cpu_ms,
+        "tree_refresh_ms": refresh_ms,
+        "node_busy_cpu_ms": busy_ms,
         "processes_on_node": len(psutil.pids()),
     }
 
