@@ -211,6 +211,17 @@ class ExecutionWatcher:
 
     def start(self, event_logger: Any) -> None:
         event_logger.add_listener(schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_event)
+        # The server starts watching a kernel's activity once it is ready, before answering the
+        # request that started it: subscribing at that same moment means our IOPub subscription
+        # is live before any client can send the first cell (the start event comes too early,
+        # before the kernel is listed, and a poll after it can come too late).
+        start_watching_activity = self._kernels.start_watching_activity
+
+        def watch_with_activity(kernel_id: str) -> None:
+            start_watching_activity(kernel_id)
+            self.watch(kernel_id)
+
+        self._kernels.start_watching_activity = watch_with_activity
         for kernel_id in self._kernels.list_kernel_ids():
             self.watch(kernel_id)
 
