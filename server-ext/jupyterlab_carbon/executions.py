@@ -68,14 +68,14 @@ class ProcessTree:
     def refresh(self) -> None:
         if self.pid is None:
             return
-        pids, todo = {self.pid}, [self.pid]
-        while todo:
+        pids, to_visit = {self.pid}, [self.pid]
+        while to_visit:
             try:
-                found = [c for c in _direct_children(todo.pop()) if c not in pids]
+                found = [c for c in _direct_children(to_visit.pop()) if c not in pids]
             except psutil.Error:
                 continue
             pids.update(found)
-            todo.extend(found)
+            to_visit.extend(found)
         for pid in pids - set(self._processes):
             try:
                 self._processes[pid] = psutil.Process(pid)
