@@ -24,6 +24,9 @@ BUSY_LOOP = (
 
 async def start_kernel(jp_fetch: Any) -> str:
     response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
+    # JupyterLab spends a few hundred ms between a kernel's start and the first cell (kernel
+    # info, session, comms); give the watcher's IOPub subscription that same head start.
+    await asyncio.sleep(0.5)
     return json.loads(response.body)["id"]
 
 
@@ -83,7 +86,7 @@ class KernelChannel:
         return msg_id, busy, idle
 
 
-async def runs_for(jp_fetch: Any, expected: int, timeout: float = 20, **filters: str) -> list[dict[str, Any]]:
+async def runs_for(jp_fetch: Any, expected: int, timeout: float = 40, **filters: str) -> list[dict[str, Any]]:
     """Poll the REST API until ``expected`` runs match the filters (records land after a sample)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
