@@ -94,9 +94,8 @@ def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
     if start is None or end is None:
         return WindowEnergy({c.id: 0.0 for c in channels}, {}, ["no-samples"])
     (joules0, outside0), (joules1, outside1) = start, end
-    inside = [s for s in samples if t0 <= s.wall <= t1]
-    edges = [s for s in samples if s.wall < t0][-1:] + inside + [s for s in samples if s.wall > t1][:1]
-    gaps = [b.mono - a.mono for a, b in zip(edges, edges[1:])]
+    # ``around`` returns exactly the samples that bracket the window: the gaps between them.
+    gaps = [b.mono - a.mono for a, b in zip(samples, samples[1:])]
     if outside0 or outside1 or any(gap > GAP_PERIODS * sampler.period_s for gap in gaps):
         flags.append("sampling-gap")
     duration = max(t1 - t0, 0.0)
@@ -106,7 +105,7 @@ def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
     ):
         # Fewer than two samples inside: the figure is interpolated, a best estimate.
         flags.append("below-resolution")
-    flags.extend(sorted({f.split(":", 1)[1] for s in edges for f in s.flags}))
+    flags.extend(sorted({f.split(":", 1)[1] for s in samples for f in s.flags}))
     baseline = sampler.idle_baseline()
     idle_j = {c.id: watts * duration for c, watts in zip(channels, baseline)}
     return WindowEnergy(node_j, idle_j, flags)

@@ -230,7 +230,7 @@ class Sampler:
         """Mean use of a GPU over [t0, t1] by ``pids`` and by every process (0 when never seen)."""
         mine = everyone = 0.0
         count = 0
-        for sample in self.snapshot():
+        for sample in self.around(t0, t1):
             if sample.gpu_use is None or not t0 <= sample.wall <= t1:
                 continue
             shares = sample.gpu_use.get(channel_id, {})
