@@ -5,9 +5,14 @@ server and IPython kernels running ``%load_ext jupyterlab_carbon``), so it stays
 nothing from tornado or the server is imported until a host asks for it.
 """
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__version__ = "0.1.0"
+try:
+    # package.json is the one source of the version; hatch copies it into the installed metadata.
+    __version__ = version("jupyterlab-carbon")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
