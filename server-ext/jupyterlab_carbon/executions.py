@@ -37,6 +37,7 @@ class Edge:
     pids: frozenset[int]
     kernel_cpu_s: float
     node_busy_s: float
+    read_at: float  # wall time of the meter read, some ms after the kernel's timestamp
 
 
 def _direct_children(pid: int) -> list[int]:
@@ -189,11 +190,11 @@ class ExecutionWatcher:
 
     def _read_edge(self, tree: ProcessTree, refresh: bool) -> Edge:
         """At a cell's start or end: read the meters now, and the CPU time of kernel and node."""
-        self._sampler.sample_once()
+        sample = self._sampler.sample_once()
         if refresh:
             tree.refresh()  # catch processes the cell started
         pids, cpu = tree.cpu_s()
-        return Edge(pids, cpu, node_busy_cpu_s())
+        return Edge(pids, cpu, node_busy_cpu_s(), sample.wall)
 
     def add_run_listener(self, listener: RunListener) -> None:
         self._run_listeners.append(listener)
@@ -393,6 +394,7 @@ class ExecutionWatcher:
             execution_count=pending.execution_count,
             code_hash=hashlib.sha256(code.encode()).hexdigest() if pending.code is not None else None,
             code_preview=code.strip().splitlines()[0][:120] if code.strip() else None,
+            extra={"edge_delay_s": {"start": start.read_at - pending.started_at, "end": end.read_at - ended_at}},
         )
 
     async def _session_of(self, kernel_id: str) -> tuple[str | None, str | None]:
