@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from collections.abc import Iterator
 
 from .fakesysfs import FakePowercap, RealTimeDriver, constant
 

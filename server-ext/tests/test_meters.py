@@ -12,7 +12,7 @@ from jupyterlab_carbon.meters import rapl as rapl_module
 from jupyterlab_carbon.meters.hwmon import HwmonSource
 from jupyterlab_carbon.meters.rapl import RaplSource
 
-from .fakesysfs import FakePowercap, constant, make_hwmon, steps
+from .fakesysfs import FakePowercap, constant, make_hwmon
 
 
 def config(fake: FakePowercap, tmp_path: Path, **kwargs: object) -> MeterConfig:

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 # Memory power draw: 0.3725 W per GB of RAM. Green Algorithms v3.0 referenceValues.csv
@@ -109,7 +109,7 @@ def _optional_int(text: str) -> int | None:
     return int(text) if text else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _grid_zones() -> dict[str, GridZone]:
     return {
         row["zone"]: GridZone(
@@ -131,7 +131,7 @@ def grid_zones() -> dict[str, GridZone]:
     return dict(_grid_zones())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cloud_regions() -> dict[tuple[str, str], CloudRegion]:
     return {
         (row["provider"], row["region"]): CloudRegion(
@@ -156,7 +156,7 @@ def cloud_regions() -> dict[tuple[str, str], CloudRegion]:
     return dict(_cloud_regions())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cloud_provider_pue() -> dict[str, ProviderPue]:
     return {
         row["provider"]: ProviderPue(
@@ -175,7 +175,7 @@ def cloud_provider_pue() -> dict[str, ProviderPue]:
     return dict(_cloud_provider_pue())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _equivalences() -> tuple[Equivalence, ...]:
     return tuple(
         Equivalence(
@@ -263,12 +263,12 @@ def _load_tdp(name: str, tokens: Callable[[str], tuple[str, ...]]) -> _TdpTable:
     return table
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cpu_table() -> _TdpTable:
     return _load_tdp("cpu_tdp.csv", cpu_model_tokens)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _gpu_table() -> _TdpTable:
     return _load_tdp("gpu_tdp.csv", gpu_model_tokens)
 

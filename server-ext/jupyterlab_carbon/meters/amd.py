@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from types import ModuleType
 from typing import Any
@@ -116,7 +117,9 @@ class AmdSmiSource(MeterSource):
                     self._last_power_w[channel.id] = _power_w(self._amdsmi, handle)
                     readings[channel.id] = Reading(self._last_power_w[channel.id])
             except Exception:
-                value = self._joules[channel.id] if channel.kind is Kind.ENERGY else self._last_power_w.get(channel.id, 0.0)
+                value = (
+                    self._joules[channel.id] if channel.kind is Kind.ENERGY else self._last_power_w.get(channel.id, 0.0)
+                )
                 readings[channel.id] = Reading(value, ("read-error",))
         return readings
 
@@ -128,8 +131,6 @@ class AmdSmiSource(MeterSource):
 
     def close(self) -> None:
         if self._initialised:
-            try:
+            with contextlib.suppress(Exception):
                 self._amdsmi.amdsmi_shut_down()
-            except Exception:
-                pass
             self._initialised = False

@@ -42,7 +42,10 @@ def cpu_model_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
 def choose_cpu_model(model_name: str, cores: int, tdp_override: float | None) -> CpuPowerModel:
     """TDP from the user's setting, else the bundled table, else a per-core default."""
     if tdp_override:
-        return CpuPowerModel(tdp_override, f"TDP {tdp_override:g} W set by the user (CarbonConfig.cpu_tdp_watts or JUPYTERLAB_CARBON_CPU_TDP_WATTS)")
+        return CpuPowerModel(
+            tdp_override,
+            f"TDP {tdp_override:g} W set by the user (CarbonConfig.cpu_tdp_watts or JUPYTERLAB_CARBON_CPU_TDP_WATTS)",
+        )
     match = cpu_tdp(model_name)
     if match is not None:
         return CpuPowerModel(

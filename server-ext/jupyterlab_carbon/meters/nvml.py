@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from types import ModuleType
 from typing import Any
@@ -160,7 +161,9 @@ class NvmlSource(MeterSource):
                 samples = nvml.nvmlDeviceGetProcessUtilization(handle, self._util_timestamp.get(channel.id, 0))
                 for sample in samples:
                     shares[int(sample.pid)] = shares.get(int(sample.pid), 0.0) + float(sample.smUtil) / 100.0
-                    self._util_timestamp[channel.id] = max(self._util_timestamp.get(channel.id, 0), int(sample.timeStamp))
+                    self._util_timestamp[channel.id] = max(
+                        self._util_timestamp.get(channel.id, 0), int(sample.timeStamp)
+                    )
             except nvml.NVMLError:
                 # No per-process utilisation (older GPUs, MIG): share by GPU memory in use instead.
                 try:
@@ -175,8 +178,6 @@ class NvmlSource(MeterSource):
 
     def close(self) -> None:
         if self._initialised:
-            try:
+            with contextlib.suppress(self._nvml.NVMLError):
                 self._nvml.nvmlShutdown()
-            except self._nvml.NVMLError:
-                pass
             self._initialised = False
