@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+import pynvml
 import pytest
 
 from jupyterlab_carbon.meters import Domain, Kind, MeterConfig, Method, Status, open_meters, validate_meters
+from jupyterlab_carbon.meters import nvml as nvml_meter_module
 from jupyterlab_carbon.meters import rapl as rapl_module
 from jupyterlab_carbon.meters.hwmon import HwmonSource
 from jupyterlab_carbon.meters.rapl import RaplSource
@@ -195,6 +200,69 @@ def fake_nvml(devices: list[dict[str, object]], init_error: int | None = None) -
         nvmlDeviceGetProcessUtilization=lambda h, ts: [SimpleNamespace(pid=4242, smUtil=80, timeStamp=ts + 1)],
         nvmlDeviceGetComputeRunningProcesses=lambda h: [],
     )
+
+
+def positional_parameters(function: Callable[..., object]) -> tuple[int, int]:
+    """(required, total) positional parameters: what a caller may pass without keywords."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    parameters = [p for p in inspect.signature(function).parameters.values() if p.kind in kinds]
+    return sum(p.default is inspect.Parameter.empty for p in parameters), len(parameters)
+
+
+def nvml_calls_in_meter() -> dict[str, set[int]]:
+    """Every pynvml attribute the meter module reads, with the argument counts it calls it with."""
+    tree = ast.parse(Path(nvml_meter_module.__file__).read_text(encoding="utf-8"))
+
+    def is_nvml(node: ast.expr) -> bool:  # `nvml` (the local alias) or `self._nvml`
+        return (isinstance(node, ast.Name) and node.id == "nvml") or (
+            isinstance(node, ast.Attribute) and node.attr == "_nvml"
+        )
+
+    uses: dict[str, set[int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and is_nvml(node.value):
+            uses.setdefault(node.attr, set())
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and is_nvml(node.func.value):
+            uses.setdefault(node.func.attr, set()).add(len(node.args))
+    return uses
+
+
+def test_nvml_meter_calls_only_what_real_pynvml_has() -> None:
+    uses = nvml_calls_in_meter()
+    assert {"nvmlInit", "nvmlDeviceGetTotalEnergyConsumption", "NVMLError"} <= set(uses), uses
+    for name, argument_counts in uses.items():
+        assert hasattr(pynvml, name), f"the meter uses pynvml.{name}, which nvidia-ml-py does not have"
+        for count in argument_counts:
+            required, total = positional_parameters(getattr(pynvml, name))
+            assert required <= count <= total, f"the meter calls pynvml.{name} with {count} argument(s)"
+    # The fake must model every function the meter calls, or the tests above skip real paths.
+    assert set(uses) <= set(vars(fake_nvml([]))), set(uses) - set(vars(fake_nvml([])))
+
+
+def test_nvml_fake_matches_real_pynvml() -> None:
+    for name, fake in vars(fake_nvml([])).items():
+        real = getattr(pynvml, name, None)
+        assert real is not None, f"the fake provides pynvml.{name}, which nvidia-ml-py does not have"
+        if isinstance(fake, type):
+            assert issubclass(real, Exception) and issubclass(fake, Exception), name
+        else:
+            assert positional_parameters(fake) == positional_parameters(real), name
+    # What the meter reads from errors and from the objects NVML returns exists in the real ones.
+    assert pynvml.NVMLError(pynvml.NVML_ERROR_LIBRARY_NOT_FOUND).value == pynvml.NVML_ERROR_LIBRARY_NOT_FOUND
+    sample_fields = {field for field, _ in pynvml.c_nvmlProcessUtilizationSample_t._fields_}
+    fake_sample = fake_nvml([]).nvmlDeviceGetProcessUtilization(0, 0)[0]
+    assert set(vars(fake_sample)) <= sample_fields
+    process_info_structs = [getattr(pynvml, n) for n in dir(pynvml) if n.startswith("c_nvmlProcessInfo")]
+    assert process_info_structs
+    for struct in process_info_structs:
+        assert {"pid", "usedGpuMemory"} <= {field for field, _ in struct._fields_}, struct.__name__
+
+
+def test_nvml_error_codes_match_pynvml() -> None:
+    codes = {name: value for name, value in vars(nvml_meter_module).items() if name.startswith("NVML_ERROR_")}
+    assert len(codes) >= 4
+    for name, value in codes.items():
+        assert getattr(pynvml, name) == value, name
 
 
 def test_nvml_counter_power_fallback_and_errors(tmp_path: Path) -> None:
