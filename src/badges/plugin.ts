@@ -8,9 +8,9 @@ import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/tran
 import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { CellBadge, Figure, IBadgeOptions } from './badge';
-import { EnergyUnit, formatCarbon, formatCost, formatEnergy } from './format';
+import { EnergyUnit, formatCarbon, formatCost, formatEnergy } from '../format';
 import { clearSummary, ICarbonSummary, readSummary, relativeLevel, writeSummary } from './summary';
-import { CarbonEvent, ICarbonClient, IIntensitySettings, IRun } from './tokens';
+import { CarbonEvent, ICarbonClient, IIntensitySettings, IRun } from '../tokens';
 
 /** Command that shows or hides the badges. */
 export const TOGGLE_BADGES_COMMAND = 'carbon:toggle-badges';

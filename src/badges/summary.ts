@@ -1,6 +1,6 @@
 import { ICellModel } from '@jupyterlab/cells';
 
-import { IRun, Method } from './tokens';
+import { IRun, Method } from '../tokens';
 
 /** The cell-metadata key of the last run's summary (namespaced, valid nbformat). */
 export const METADATA_KEY = 'jupyterlab-carbon';

@@ -6,8 +6,8 @@ import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/tran
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
-import { formatPower } from './format';
-import { ICarbonClient, IPower, IStatus } from './tokens';
+import { formatPower } from '../format';
+import { ICarbonClient, IPower, IStatus } from '../tokens';
 
 /** Command that shows the meters and their diagnosis. */
 export const SHOW_METERS_COMMAND = 'carbon:show-meters';

@@ -15,7 +15,7 @@ import {
   IRunsQuery,
   IStatus,
   ITotals
-} from './tokens';
+} from '../tokens';
 
 /** `path?a=1&b=2` without the undefined values. */
 function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {

@@ -1,7 +1,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { EnergyUnit, formatCarbon, formatCost, formatDuration, formatEnergy, formatPower, significant } from './format';
+import { EnergyUnit, formatCarbon, formatCost, formatDuration, formatEnergy, formatPower, significant } from '../format';
 import { ICarbonSummary } from './summary';
 
 /** Figures the chip can show (the "figures" setting). */

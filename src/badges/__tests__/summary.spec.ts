@@ -9,7 +9,7 @@ import {
   relativeLevel,
   writeSummary
 } from '../summary';
-import { IRun } from '../tokens';
+import { IRun } from '../../tokens';
 
 function run(id: string, attributed: number, impact: Record<string, unknown> | null = null): IRun {
   return {
