@@ -25,7 +25,8 @@ PY_PROJECT := server-ext/pyproject.toml
 
 run: setup
 	@echo "Starting JupyterLab with jupyterlab-carbon on examples/ (Ctrl+C to stop)."
-	jupyter lab --ServerApp.root_dir=examples --ServerApp.port=$(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) demo.ipynb
+	# The file argument is resolved against the current directory, not root_dir.
+	jupyter lab --ServerApp.root_dir=$(CURDIR)/examples --ServerApp.port=$(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(CURDIR)/examples/demo.ipynb
 
 test: test-setup
 	bash .ci/run-tests

@@ -19,14 +19,10 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyterlab-carbon"}]
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "jupyterlab_carbon"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .extension import CarbonExtensionApp  # only a server asks: keep kernels free of it
 
-
-def _load_jupyter_server_extension(server_app: Any) -> None:
-    from .extension import load_server_extension
-
-    load_server_extension(server_app)
+    return [{"module": "jupyterlab_carbon", "app": CarbonExtensionApp}]
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -34,9 +30,3 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import register_magics
 
     register_magics(ipython)
-
-
-def _unload_jupyter_server_extension(server_app: Any) -> None:
-    from .extension import unload_server_extension
-
-    unload_server_extension(server_app)

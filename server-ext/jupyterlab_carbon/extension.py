@@ -1,4 +1,9 @@
-"""Server-side start-up: open the meters once, start the sampler, watch kernels, serve the API."""
+"""Server-side start-up and clean stop: ledger, meters, sampler, kernel watcher, the API.
+
+The extension is a jupyter_server ``ExtensionApp`` because only extension apps are stopped by
+the server (``stop_extension``): a module's ``_unload_jupyter_server_extension`` is never called,
+and a clean stop must close what is still running and fold the ledger's write-ahead log back.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from tornado.ioloop import PeriodicCallback
+from jupyter_server.extension.application import ExtensionApp
+from tornado.ioloop import IOLoop, PeriodicCallback
 
 from .config import CarbonConfig
 from .executions import ExecutionWatcher
@@ -16,58 +22,74 @@ from .ledger import Ledger
 from .meters import open_meters
 from .sampler import Sampler
 
-
-def load_server_extension(server_app: Any) -> None:
-    config = CarbonConfig(parent=server_app)
-    meters = open_meters(config.meter_config())
-    sampler = Sampler(meters, period_s=config.sample_period_s, history_s=config.history_s)
-    sampler.start()
-    ledger = Ledger(config.ledger_url or None)
-    impact = ImpactService(
-        Path(jupyter_data_dir()) / "carbon" / "intensity-settings.json",
-        config.intensity_settings(),
-        build_providers(config),
-    )
-    hub = EventHub(sampler)
-    watcher = ExecutionWatcher(
-        server_app.kernel_manager,
-        server_app.session_manager,
-        sampler,
-        ledger.add_run,
-        server_app.log,
-        impact=impact.impact,
-    )
-    watcher.add_run_listener(hub.push_run)
-    watcher.add_start_listener(hub.push_started)
-    watcher.start(server_app.event_logger)
-    pusher = PeriodicCallback(hub.push_power, config.push_period_s * 1000)
-    pusher.start()
-    web_app = server_app.web_app
-    web_app.settings["jupyterlab_carbon"] = {
-        "config": config,
-        "sampler": sampler,
-        "ledger": ledger,
-        "impact": impact,
-        "hub": hub,
-        "watcher": watcher,
-        "pusher": pusher,
-    }
-    setup_handlers(web_app)
-    for diagnosis in meters.diagnoses:
-        server_app.log.info("jupyterlab-carbon: %s: %s", diagnosis.source, diagnosis.message)
-    server_app.log.info(
-        "jupyterlab-carbon: sampling %d channel(s) every %.3g s; ledger at %s",
-        len(sampler.channels),
-        sampler.period_s,
-        ledger.url,
-    )
+STATE_KEY = "jupyterlab_carbon"
 
 
-def unload_server_extension(server_app: Any) -> None:
-    state = server_app.web_app.settings.get("jupyterlab_carbon")
-    if not state:
-        return
-    state["pusher"].stop()
-    state["watcher"].close()
-    state["sampler"].stop()
-    state["ledger"].close()
+class CarbonExtensionApp(ExtensionApp):
+    """Opens everything once per server; ``stop_extension`` closes it in reverse order."""
+
+    name = STATE_KEY
+    # Options live on CarbonConfig (c.CarbonConfig.*), read from the server's config.
+    load_other_extensions = True
+
+    def initialize_settings(self) -> None:
+        server_app = self.serverapp
+        assert server_app is not None
+        config = CarbonConfig(parent=server_app)
+        # The ledger first: an unreachable team database stops the extension before any thread starts.
+        ledger = Ledger(config.ledger_url or None)
+        meters = open_meters(config.meter_config())
+        sampler = Sampler(meters, period_s=config.sample_period_s, history_s=config.history_s)
+        impact = ImpactService(
+            Path(jupyter_data_dir()) / "carbon" / "intensity-settings.json",
+            config.intensity_settings(),
+            build_providers(config),
+        )
+        hub = EventHub(sampler)
+        watcher = ExecutionWatcher(
+            server_app.kernel_manager,
+            server_app.session_manager,
+            sampler,
+            ledger,
+            server_app.log,
+            impact=impact.impact,
+            store_code_preview=config.store_code_preview,
+        )
+        watcher.add_run_listener(hub.push_run)
+        watcher.add_start_listener(hub.push_started)
+        sampler.start()
+        watcher.start(server_app.event_logger, IOLoop.current().asyncio_loop)
+        pusher = PeriodicCallback(hub.push_power, config.push_period_s * 1000)
+        pusher.start()
+        self.settings[STATE_KEY] = {
+            "config": config,
+            "sampler": sampler,
+            "ledger": ledger,
+            "impact": impact,
+            "hub": hub,
+            "watcher": watcher,
+            "pusher": pusher,
+        }
+        for diagnosis in meters.diagnoses:
+            server_app.log.info("jupyterlab-carbon: %s: %s", diagnosis.source, diagnosis.message)
+        server_app.log.info(
+            "jupyterlab-carbon: sampling %d channel(s) every %.3g s; ledger at %s",
+            len(sampler.channels),
+            sampler.period_s,
+            ledger.url,
+        )
+
+    def initialize_handlers(self) -> None:
+        assert self.serverapp is not None
+        setup_handlers(self.serverapp.web_app)
+
+    async def stop_extension(self) -> None:
+        """Called by the server's clean stop, after it shut its kernels down."""
+        assert self.serverapp is not None
+        state: dict[str, Any] | None = self.serverapp.web_app.settings.pop(STATE_KEY, None)
+        if not state:
+            return
+        state["pusher"].stop()
+        await state["watcher"].close()
+        state["sampler"].stop()
+        state["ledger"].close()

@@ -1,0 +1,72 @@
+"""A kernel's process tree and its CPU time, read cheaply at each cell's edges."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+
+
+def _direct_children(pid: int) -> list[int]:
+    """Children from /proc/<pid>/task/*/children: cheap, unlike scanning every process."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return [child.pid for child in psutil.Process(pid).children()]
+    children: list[int] = []
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children.extend(int(child) for child in handle.read().split())
+        except FileNotFoundError:
+            return [child.pid for child in psutil.Process(pid).children()]  # kernel without the file
+        except OSError:
+            continue  # the thread ended meanwhile
+    return children
+
+
+class ProcessTree:
+    """A kernel's processes; the list of descendants is refreshed at the end of each execution."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+        self._processes: dict[int, psutil.Process] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.pid is None:
+            return
+        pids, to_visit = {self.pid}, [self.pid]
+        while to_visit:
+            try:
+                found = [c for c in _direct_children(to_visit.pop()) if c not in pids]
+            except psutil.Error:
+                continue
+            pids.update(found)
+            to_visit.extend(found)
+        for pid in pids - set(self._processes):
+            try:
+                self._processes[pid] = psutil.Process(pid)
+            except psutil.Error:
+                continue
+        for pid in set(self._processes) - pids:
+            del self._processes[pid]
+
+    def cpu_s(self) -> tuple[frozenset[int], float]:
+        """CPU seconds of the known processes, their reaped children included."""
+        total = 0.0
+        alive: list[int] = []
+        for pid, process in list(self._processes.items()):
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                del self._processes[pid]  # exited: its time is in its parent's children_* now
+                continue
+            alive.append(pid)
+            total += times.user + times.system + times.children_user + times.children_system
+        return frozenset(alive), total
+
+
+def node_busy_cpu_s() -> float:
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))

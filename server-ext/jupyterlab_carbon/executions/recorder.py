@@ -1,0 +1,249 @@
+"""From an execution's edges to a stored run record, on one thread, committed in groups.
+
+The watcher hands over executions as they start and end; this thread builds each record
+(energy in the window, the kernel's share, the impact) and stores everything that queued up
+meanwhile in one transaction. A run is announced only once its commit has returned, so the
+ledger's promise holds (a record reported is a record kept) while a burst of short cells costs
+one commit instead of one each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..attribution import attribute, cpu_shares, gpu_shares, window_energy
+from ..ledger.store import RUNNING
+from ..meters import Domain
+from ..records import RunRecord
+from ..sampler import Sampler
+
+# Code previews are the first line of a cell, cut to this many characters.
+PREVIEW_CHARS = 120
+
+
+class RunLedger(Protocol):
+    """What the recorder needs of the ledger."""
+
+    def write_batch(self, started: list[RunRecord], finished: list[RunRecord]) -> None: ...
+
+    def running(self, host: str) -> list[RunRecord]: ...
+
+    def close_unfinished(self, records: list[RunRecord], flag: str) -> int: ...
+
+
+@dataclass
+class Edge:
+    """What was read when the kernel said busy (or idle): its processes' and the node's CPU time."""
+
+    pids: frozenset[int]
+    kernel_cpu_s: float
+    node_busy_s: float
+    read_at: float  # wall time of the meter read, some ms after the kernel's timestamp
+
+
+@dataclass
+class Started:
+    base: dict[str, Any]
+    code: str | None
+    execution_count: int | None
+    flags: list[str]
+
+
+@dataclass
+class Finished:
+    """An execution that ended; its edges may still be being read."""
+
+    base: dict[str, Any]
+    code: str | None
+    execution_count: int | None
+    status: str
+    flags: list[str]
+    ended_at: float
+    start: Future[Edge]
+    end: Future[Edge]
+
+
+@dataclass
+class CloseCrashed:
+    server: dict[str, Any]
+    alive: Callable[[dict[str, Any]], bool]
+
+
+@dataclass
+class _Stop:
+    pass
+
+
+Job = Started | Finished | CloseCrashed | _Stop
+
+
+@dataclass
+class Recorder:
+    sampler: Sampler
+    ledger: RunLedger
+    log: Any
+    impact: Callable[[float], dict[str, Any]] | None
+    host: str
+    store_code_preview: bool
+    announce: Callable[[RunRecord], None]
+    _jobs: queue.SimpleQueue[Job] = field(default_factory=queue.SimpleQueue)
+    _outstanding: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the thread; finished runs are announced on ``loop`` (the server's)."""
+        self._loop = loop
+        self._thread = threading.Thread(target=self._run, name="jupyterlab-carbon-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(_Stop())
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def expect(self) -> None:
+        """A job is on its way (counted now, so that drain() waits for it)."""
+        with self._lock:
+            self._outstanding += 1
+
+    def started(self, base: dict[str, Any], code: str | None, execution_count: int | None, flags: list[str]) -> None:
+        self._jobs.put(Started(base, code, execution_count, flags))
+
+    def finished(self, job: Finished) -> None:
+        self._jobs.put(job)
+
+    def close_crashed(self, server: dict[str, Any], alive: Callable[[dict[str, Any]], bool]) -> None:
+        self.expect()
+        self._jobs.put(CloseCrashed(server, alive))
+
+    async def drain(self) -> None:
+        while True:
+            with self._lock:
+                if self._outstanding <= 0:
+                    return
+            await asyncio.sleep(0.005)
+
+    # -- the thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            jobs = [self._jobs.get()]
+            while True:
+                try:
+                    jobs.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(isinstance(job, _Stop) for job in jobs)
+            self._process([job for job in jobs if not isinstance(job, _Stop)])
+            if stop:
+                return
+
+    def _process(self, jobs: list[Job]) -> None:
+        started: list[RunRecord] = []
+        finished: list[RunRecord] = []
+        for job in jobs:
+            try:
+                if isinstance(job, Started):
+                    started.append(self._running_record(job))
+                elif isinstance(job, Finished):
+                    finished.append(self._final_record(job))
+                elif isinstance(job, CloseCrashed):
+                    self._close_crashed(job)
+            except Exception:
+                self.log.exception("jupyterlab-carbon: could not record an execution")
+        try:
+            self.ledger.write_batch(started, finished)
+        except Exception:
+            self.log.exception("jupyterlab-carbon: could not store %d run(s) in the ledger", len(started) + len(finished))
+            finished = []
+        loop = self._loop
+        for record in finished:
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self.announce, record)
+        with self._lock:
+            self._outstanding -= len(jobs)
+
+    def _code_fields(self, code: str | None) -> dict[str, Any]:
+        stripped = (code or "").strip()
+        preview = stripped.splitlines()[0][:PREVIEW_CHARS] if stripped and self.store_code_preview else None
+        return {
+            "code_hash": hashlib.sha256(code.encode()).hexdigest() if code is not None else None,
+            "code_preview": preview,
+        }
+
+    def _record_fields(self, base: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in base.items() if k != "server"}
+
+    def _running_record(self, job: Started) -> RunRecord:
+        return RunRecord(
+            **self._record_fields(job.base),
+            ended_at=job.base["started_at"],
+            status=RUNNING,
+            node_j=0.0,
+            attributed_j=0.0,
+            idle_j=0.0,
+            active_j=0.0,
+            channels=[],
+            methods=[],
+            flags=sorted(set(job.flags)),
+            host=self.host,
+            execution_count=job.execution_count,
+            extra={"server": job.base["server"]},
+            **self._code_fields(job.code),
+        )
+
+    def _final_record(self, job: Finished) -> RunRecord:
+        start, end = job.start.result(), job.end.result()
+        started_at = job.base["started_at"]
+        sampler = self.sampler
+        window = window_energy(sampler, started_at, job.ended_at)
+        kernel = job.base["kernel_id"]
+        cpu = cpu_shares({kernel: end.kernel_cpu_s - start.kernel_cpu_s}, end.node_busy_s - start.node_busy_s)
+        pids = set(start.pids | end.pids)
+        gpu: dict[str, dict[str, float]] = {}
+        for channel in sampler.channels:
+            if channel.domain is Domain.GPU:
+                mine, everyone = sampler.gpu_use_between(channel.id, started_at, job.ended_at, pids)
+                gpu[channel.id] = gpu_shares({kernel: mine}, everyone)
+        channels = attribute(sampler.channels, window, cpu, gpu).per_kernel[kernel]
+        attributed_j = sum(c.attributed_j for c in channels)
+        return RunRecord(
+            **self._record_fields(job.base),
+            ended_at=job.ended_at,
+            status=job.status,
+            node_j=sum(window.node_j.values()),
+            attributed_j=attributed_j,
+            idle_j=sum(c.idle_j for c in channels),
+            active_j=sum(c.active_j for c in channels),
+            channels=channels,
+            methods=sorted({c.method for c in channels}),
+            flags=sorted(set(window.flags + job.flags)),
+            host=self.host,
+            execution_count=job.execution_count,
+            impact=self.impact(attributed_j) if self.impact is not None else None,
+            extra={"edge_delay_s": {"start": start.read_at - started_at, "end": end.read_at - job.ended_at}},
+            **self._code_fields(job.code),
+        )
+
+    def _close_crashed(self, job: CloseCrashed) -> None:
+        orphans = [
+            record
+            for record in self.ledger.running(self.host)
+            if record.extra.get("server") != job.server and not job.alive(record.extra.get("server") or {})
+        ]
+        if orphans:
+            closed = self.ledger.close_unfinished(orphans, "server-crash")
+            self.log.warning(
+                "jupyterlab-carbon: %d execution(s) were running when a previous server stopped without "
+                "a clean shutdown; kept in the ledger flagged server-crash", closed
+            )

@@ -1,0 +1,485 @@
+"""Watch every kernel the server manages and turn each cell execution into a run record.
+
+The watcher holds its own IOPub subscription per kernel, so every execution is seen exactly
+once whichever client sent it (a browser tab, two tabs, nbclient through the REST API, a ZMQ
+client with the connection file) and even with no browser open. The window [t0, t1] comes from
+the kernel's own timestamps on its ``status: busy`` and ``status: idle`` messages whose parent
+is the ``execute_request``.
+
+Recording does not depend on timing: the server does not answer a kernel start (or restart)
+before the watcher's subscription is confirmed, and an execution whose busy was missed anyway
+is recovered from its ``execute_input`` or its idle, flagged ``late-start``, never dropped.
+Every execution is stored when it begins (state ``running``) and completed when it ends, so a
+server crash leaves a trace that the next start marks ``server-crash``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from ..records import RunRecord
+from ..sampler import Sampler
+from .iopub import IOPubEvent, IOPubSubscription, ProcessExitWatch, timestamp
+from .process_tree import ProcessTree, node_busy_cpu_s
+from .recorder import Edge, Finished, Recorder, RunLedger
+
+KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+# A kernel's notebook path is looked up again after this many seconds (a rename shows then).
+SESSION_TTL_S = 5.0
+# How many finished executions per kernel are remembered, so a repeated idle is not recorded twice.
+FINISHED_MEMORY = 256
+
+
+@dataclass
+class PendingExecution:
+    """An execution between its kernel's busy and idle messages."""
+
+    run_id: str
+    msg_id: str
+    started_at: float
+    start: Future[Edge]
+    code: str | None = None
+    execution_count: int | None = None
+    status: str = "ok"
+    flags: list[str] = field(default_factory=list)
+    stored: bool = False  # its running row was queued
+
+
+@dataclass
+class SessionInfo:
+    session_id: str | None
+    path: str | None
+    fetched_at: float
+
+
+class KernelWatch:
+    """One kernel: its IOPub subscription, process tree, executions in flight."""
+
+    def __init__(self, kernel_id: str, manager: Any, on_event: Callable[[str, IOPubEvent], None]) -> None:
+        self.kernel_id = kernel_id
+        self.manager = manager
+        self.pending: dict[str, PendingExecution] = {}
+        self.finished: deque[str] = deque(maxlen=FINISHED_MEMORY)
+        self.stopping: str | None = None  # the reason, while a restart or shutdown is under way
+        self.crashed = False  # the restarter found the process dead; it restarts it next
+        self.session: SessionInfo | None = None
+        self.session_refresh: asyncio.Task[None] | None = None
+        self.last_edge: Future[Edge] | None = None  # the latest edge read, a late start's best start
+        self._on_event = on_event
+        self.subscription: IOPubSubscription | None = None
+        self.exit_watch: ProcessExitWatch | None = None
+        self.tree = ProcessTree(self.pid)
+        self.connect()
+
+    @property
+    def pid(self) -> int | None:
+        provisioner = getattr(self.manager, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        return int(pid) if pid else None
+
+    def connect(self) -> None:
+        """(Re)subscribe after a start or restart; the process may be a new one."""
+        self.close()
+        self.tree = ProcessTree(self.pid)
+        self.exit_watch = ProcessExitWatch(self.pid)
+        self.subscription = IOPubSubscription(self.manager, functools.partial(self._on_event, self.kernel_id))
+
+    def died_at(self) -> float | None:
+        return self.exit_watch.exited_at if self.exit_watch is not None else None
+
+    def close(self) -> None:
+        if self.subscription is not None:
+            self.subscription.close()
+            self.subscription = None
+        if self.exit_watch is not None:
+            self.exit_watch.close()
+            self.exit_watch = None
+
+
+RunListener = Callable[[RunRecord], Awaitable[None] | None]
+StartListener = Callable[[str, str, float], None]
+
+
+class ExecutionWatcher:
+    """Follows kernels through the server's kernel manager; records every execution."""
+
+    # The kernel manager's methods the watcher wraps, restored by close().
+    WRAPPED = ("start_watching_activity", "start_kernel", "restart_kernel", "shutdown_kernel", "shutdown_all")
+
+    def __init__(
+        self,
+        kernel_manager: Any,
+        session_manager: Any,
+        sampler: Sampler,
+        ledger: RunLedger,
+        log: Any,
+        impact: Callable[[float], dict[str, Any]] | None = None,
+        store_code_preview: bool = True,
+    ) -> None:
+        self._kernels = kernel_manager
+        self._sessions = session_manager
+        self._sampler = sampler
+        self._log = log
+        self._watches: dict[str, KernelWatch] = {}
+        self._run_listeners: list[RunListener] = []
+        self._start_listeners: list[StartListener] = []
+        self._event_logger: Any = None
+        self._originals: dict[str, Any] = {}
+        self._server_stopping = False
+        self._host = socket.gethostname()
+        self._server = _this_server()
+        # Edge reads (meters, CPU times) leave the event loop but keep their order.
+        self._edges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyterlab-carbon-edges")
+        self._recorder = Recorder(
+            sampler, ledger, log, impact, self._host, store_code_preview, self._announce
+        )
+
+    # -- listeners ------------------------------------------------------------------------
+
+    def add_run_listener(self, listener: RunListener) -> None:
+        self._run_listeners.append(listener)
+
+    def add_start_listener(self, listener: StartListener) -> None:
+        """``listener(kernel_id, msg_id, started_at)`` when an execution begins (for live badges)."""
+        self._start_listeners.append(listener)
+
+    def in_flight(self) -> list[dict[str, Any]]:
+        return [
+            {"kernel_id": w.kernel_id, "msg_id": p.msg_id, "started_at": p.started_at}
+            for w in self._watches.values()
+            for p in w.pending.values()
+        ]
+
+    # -- kernel lifecycle -----------------------------------------------------------------
+
+    def start(self, event_logger: Any, loop: asyncio.AbstractEventLoop) -> None:
+        """Watch running kernels, hook the kernel manager, and close what a crash left open."""
+        self._event_logger = event_logger
+        event_logger.add_listener(schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_event)
+        kernels = self._kernels
+        self._originals = {name: getattr(kernels, name) for name in self.WRAPPED}
+        original = self._originals
+
+        # The server starts watching a kernel's activity once its process is up, before the
+        # start request is answered: subscribing then gives the subscription the most time.
+        def start_watching_activity(kernel_id: str) -> None:
+            original["start_watching_activity"](kernel_id)
+            self.watch(kernel_id)
+
+        async def start_kernel(*args: Any, **kwargs: Any) -> str:
+            kernel_id: str = await original["start_kernel"](*args, **kwargs)
+            await self.confirm(kernel_id)  # no client learns of the kernel before we hear it
+            return kernel_id
+
+        async def restart_kernel(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
+            self._stopping(kernel_id, "kernel-restart")
+            try:
+                result = await original["restart_kernel"](kernel_id, *args, **kwargs)
+            finally:
+                self._stopped(kernel_id, "kernel-restart", keep=True)
+            await self.confirm(kernel_id)
+            return result
+
+        async def shutdown_kernel(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
+            reason = "server-shutdown" if self._server_stopping else "kernel-shutdown"
+            self._stopping(kernel_id, reason)
+            try:
+                return await original["shutdown_kernel"](kernel_id, *args, **kwargs)
+            finally:
+                self._stopped(kernel_id, reason, keep=False)
+
+        async def shutdown_all(*args: Any, **kwargs: Any) -> Any:
+            self._server_stopping = True  # only the server's own clean-up shuts every kernel down
+            for kernel_id in list(self._watches):
+                self._stopping(kernel_id, "server-shutdown")
+            try:
+                return await original["shutdown_all"](*args, **kwargs)
+            finally:
+                for kernel_id in list(self._watches):
+                    self._stopped(kernel_id, "server-shutdown", keep=False)
+
+        kernels.start_watching_activity = start_watching_activity
+        kernels.start_kernel = start_kernel
+        kernels.restart_kernel = restart_kernel
+        kernels.shutdown_kernel = shutdown_kernel
+        kernels.shutdown_all = shutdown_all
+        for kernel_id in kernels.list_kernel_ids():
+            self.watch(kernel_id)
+        self._recorder.start(loop)
+        self._recorder.close_crashed(self._server, _server_alive)
+
+    def watch(self, kernel_id: str) -> bool:
+        """Subscribe to a kernel's IOPub; False when the server does not list the kernel (yet)."""
+        if kernel_id in self._watches:
+            return True
+        if kernel_id not in self._kernels.list_kernel_ids():
+            return False
+        try:
+            manager = self._kernels.get_kernel(kernel_id)
+            watch = KernelWatch(kernel_id, manager, self._on_iopub)
+        except Exception as err:  # a kernel that vanished or cannot be reached must not break the server
+            self._log.warning("jupyterlab-carbon: cannot watch kernel %s: %s", kernel_id, err)
+            return False
+        watch.last_edge = self._edges.submit(self._read_edge, watch.tree, False)
+        manager.add_restart_callback(functools.partial(self._kernel_died, kernel_id, "kernel-crash"), "restart")
+        manager.add_restart_callback(functools.partial(self._kernel_died, kernel_id, "kernel-died"), "dead")
+        self._watches[kernel_id] = watch
+        return True
+
+    async def confirm(self, kernel_id: str) -> None:
+        """Wait until the kernel's messages provably reach the watcher (see IOPubSubscription)."""
+        if not self.watch(kernel_id):
+            return
+        subscription = self._watches[kernel_id].subscription
+        if subscription is not None and not await subscription.confirm():
+            self._log.warning(
+                "jupyterlab-carbon: kernel %s never answered on IOPub; a cell sent at once may be "
+                "recorded late (flagged late-start)", kernel_id
+            )
+
+    def _stopping(self, kernel_id: str, reason: str) -> None:
+        watch = self._watches.get(kernel_id)
+        if watch is not None and watch.stopping is None:
+            watch.stopping = reason
+
+    def _stopped(self, kernel_id: str, reason: str, keep: bool) -> None:
+        """After a restart or shutdown: what was still running ended when the kernel died."""
+        watch = self._watches.get(kernel_id) if keep else self._watches.pop(kernel_id, None)
+        if watch is None:
+            return
+        self._interrupt_pending(watch, reason)
+        watch.stopping = None
+        if keep:
+            watch.connect()
+            watch.last_edge = self._edges.submit(self._read_edge, watch.tree, False)
+        else:
+            watch.close()
+
+    def _kernel_died(self, kernel_id: str, reason: str) -> None:
+        """The kernel restarter found the process dead (it restarts it next, or gives up)."""
+        watch = self._watches.get(kernel_id)
+        if watch is None:
+            return
+        self._interrupt_pending(watch, reason)
+        watch.crashed = True
+        if reason == "kernel-died":
+            self._watches.pop(kernel_id, None)
+            watch.close()
+
+    async def _on_kernel_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """The server's kernel_actions events: kernels started or restarted by other paths."""
+        kernel_id, action = data.get("kernel_id"), data.get("action")
+        if not kernel_id or data.get("status") != "success":
+            return
+        if action in ("start", "restart"):
+            watch = self._watches.get(kernel_id)
+            if watch is not None and action == "restart" and watch.crashed:
+                # An automatic restart after a crash: the old subscription is to a dead process.
+                watch.crashed = False
+                watch.connect()
+                watch.last_edge = self._edges.submit(self._read_edge, watch.tree, False)
+                await self.confirm(kernel_id)
+                return
+            for _ in range(500):  # the start event can precede the kernel's listing
+                if self.watch(kernel_id):
+                    return
+                await asyncio.sleep(0.01)
+
+    def _interrupt_pending(self, watch: KernelWatch, reason: str) -> None:
+        """Executions cut short by a restart, shutdown or crash end when the kernel died."""
+        ended = min(time.time(), watch.died_at() or float("inf"))
+        for pending in list(watch.pending.values()):
+            pending.status = "interrupted"
+            pending.flags.extend(["interrupted", reason])
+            self._finish(watch, pending, max(ended, pending.started_at))
+        watch.pending.clear()
+
+    # -- IOPub ----------------------------------------------------------------------------
+
+    def _on_iopub(self, kernel_id: str, event: IOPubEvent) -> None:
+        watch = self._watches.get(kernel_id)
+        if watch is None or event.parent_type != "execute_request" or event.parent_id is None:
+            return
+        msg_id, content = event.parent_id, event.content or {}
+        if msg_id in watch.finished:
+            return  # a message after the idle (or a repeated idle): the run is recorded
+        kind = event.msg_type
+        if kind == "status":
+            state = content.get("execution_state")
+            if state == "busy" and msg_id not in watch.pending:
+                self._begin(watch, msg_id, event.date)
+            elif state == "idle":
+                pending = watch.pending.pop(msg_id, None) or self._recover(watch, event)
+                self._finish(watch, pending, event.date)
+            return
+        pending = watch.pending.get(msg_id)
+        if pending is None:
+            # The busy message was missed: the input's own timestamp follows busy by microseconds.
+            pending = self._begin(watch, msg_id, event.date, late=True)
+        if kind == "execute_input":
+            pending.code = content.get("code")
+            pending.execution_count = content.get("execution_count")
+            self._store_start(watch, pending)
+        elif kind == "error":
+            interrupted = content.get("ename") == "KeyboardInterrupt"
+            pending.status = "interrupted" if interrupted else "error"
+            pending.flags.append("interrupted" if interrupted else "errored")
+
+    def _begin(self, watch: KernelWatch, msg_id: str, started_at: float, late: bool = False) -> PendingExecution:
+        edge = self._edges.submit(self._read_edge, watch.tree, False)
+        pending = PendingExecution(uuid.uuid4().hex, msg_id, started_at, edge, flags=["late-start"] if late else [])
+        watch.pending[msg_id] = pending
+        watch.last_edge = edge
+        self._refresh_session(watch)
+        for listener in self._start_listeners:
+            listener(watch.kernel_id, msg_id, started_at)
+        return pending
+
+    def _recover(self, watch: KernelWatch, idle: IOPubEvent) -> PendingExecution:
+        """An idle whose busy and input were both missed: the request's own time is the best start."""
+        started_at = idle.date
+        if idle.parent_date:
+            try:
+                requested = timestamp(idle.parent_date)
+            except ValueError:
+                requested = idle.date
+            if idle.date - 86400 < requested <= idle.date:
+                started_at = requested
+        start = watch.last_edge or self._edges.submit(self._read_edge, watch.tree, False)
+        pending = PendingExecution(uuid.uuid4().hex, idle.parent_id or "", started_at, start, flags=["late-start"])
+        self._log.info("jupyterlab-carbon: execution %s seen only at its end; recorded late-start", pending.msg_id)
+        return pending
+
+    def _read_edge(self, tree: ProcessTree, refresh: bool) -> Edge:
+        """At a cell's start or end: read the meters now, and the CPU time of kernel and node."""
+        sample = self._sampler.sample_once()
+        if refresh:
+            tree.refresh()  # catch processes the cell started
+        pids, cpu = tree.cpu_s()
+        return Edge(pids, cpu, node_busy_cpu_s(), sample.wall)
+
+    # -- recording ------------------------------------------------------------------------
+
+    def _refresh_session(self, watch: KernelWatch) -> None:
+        """Look the kernel's notebook up at most every SESSION_TTL_S (not once per cell)."""
+        fresh = watch.session is not None and time.monotonic() - watch.session.fetched_at < SESSION_TTL_S
+        if fresh or (watch.session_refresh is not None and not watch.session_refresh.done()):
+            return
+        watch.session_refresh = asyncio.ensure_future(self._look_up_session(watch))
+
+    async def _look_up_session(self, watch: KernelWatch) -> None:
+        session_id = path = None
+        try:
+            model = await self._sessions.get_session(kernel_id=watch.kernel_id)
+            session_id, path = model.get("id"), model.get("path")
+        except Exception as err:  # no session: a kernel started on its own (nbclient, a console)
+            self._log.debug("jupyterlab-carbon: no session for kernel %s: %s", watch.kernel_id, err)
+        watch.session = SessionInfo(session_id, path, time.monotonic())
+
+    def _after_session(self, watch: KernelWatch, then: Callable[[], None]) -> None:
+        refresh = watch.session_refresh
+        if refresh is None or refresh.done():
+            then()
+            return
+        refresh.add_done_callback(lambda _: then())
+
+    def _record_base(self, watch: KernelWatch, pending: PendingExecution) -> dict[str, Any]:
+        session = watch.session or SessionInfo(None, None, 0.0)
+        return {
+            "run_id": pending.run_id,
+            "kernel_id": watch.kernel_id,
+            "msg_id": pending.msg_id,
+            "started_at": pending.started_at,
+            "session_id": session.session_id,
+            "notebook_path": session.path,
+            "kernel_name": getattr(watch.manager, "kernel_name", None),
+            "server": self._server,
+        }
+
+    def _store_start(self, watch: KernelWatch, pending: PendingExecution) -> None:
+        """Store the execution as running, so that a server crash leaves its trace."""
+        if pending.stored:
+            return
+        pending.stored = True
+        self._recorder.expect()
+
+        def store() -> None:
+            self._recorder.started(
+                self._record_base(watch, pending), pending.code, pending.execution_count, list(pending.flags)
+            )
+
+        self._after_session(watch, store)
+
+    def _finish(self, watch: KernelWatch, pending: PendingExecution, ended_at: float) -> None:
+        end = self._edges.submit(self._read_edge, watch.tree, True)
+        watch.last_edge = end
+        self._recorder.expect()
+        watch.finished.append(pending.msg_id)
+        if watch.stopping is not None and watch.stopping not in pending.flags:
+            pending.flags.append(watch.stopping)
+        finished = Finished(
+            base={},
+            code=pending.code,
+            execution_count=pending.execution_count,
+            status=pending.status,
+            flags=list(pending.flags),
+            ended_at=ended_at,
+            start=pending.start,
+            end=end,
+        )
+
+        def submit() -> None:
+            finished.base = self._record_base(watch, pending)
+            self._recorder.finished(finished)
+
+        self._after_session(watch, submit)
+
+    def _announce(self, record: RunRecord) -> None:
+        """On the event loop, once the record is committed: tell the listeners."""
+        for listener in self._run_listeners:
+            result = listener(record)
+            if asyncio.iscoroutine(result):
+                asyncio.ensure_future(result)
+
+    async def drain(self) -> None:
+        """Wait until every execution that ended is stored (tests, and shutdown)."""
+        await self._recorder.drain()
+
+    async def close(self) -> None:
+        """Undo every hook, close what is still running as ``server-shutdown``, store it all."""
+        if self._event_logger is not None:
+            self._event_logger.remove_listener(schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_event)
+            self._event_logger = None
+        for name, original in self._originals.items():
+            setattr(self._kernels, name, original)
+        self._originals = {}
+        for kernel_id in list(self._watches):
+            self._stopping(kernel_id, "server-shutdown")
+            self._stopped(kernel_id, "server-shutdown", keep=False)
+        await self._recorder.drain()
+        self._recorder.stop()
+        self._edges.shutdown(wait=True)
+
+
+def _this_server() -> dict[str, Any]:
+    """Who stores running executions: a crash is told from a live server by this identity."""
+    process = psutil.Process()
+    return {"pid": process.pid, "started": process.create_time()}
+
+
+def _server_alive(server: dict[str, Any]) -> bool:
+    try:
+        return bool(abs(psutil.Process(int(server["pid"])).create_time() - float(server["started"])) < 1e-3)
+    except (psutil.Error, KeyError, TypeError, ValueError):
+        return False
