@@ -56,6 +56,12 @@ class CarbonConfig(Configurable):
         help="SQLAlchemy URL of the run ledger, e.g. postgresql+psycopg://user@host/carbon for a "
         "team ledger. Empty: a SQLite file in the Jupyter data directory (carbon/ledger.sqlite).",
     )
+    store_code_preview = Bool(
+        True,
+        config=True,
+        help="Keep the first line of each cell's code in the ledger (shown in the run list). False keeps "
+        "code out of the ledger.",
+    )
     push_period_s = Float(
         1.0,
         config=True,

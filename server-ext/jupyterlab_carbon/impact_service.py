@@ -9,7 +9,9 @@ history does not change when settings change.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +28,81 @@ from .intensity import (
     resolve_intensity,
     resolve_live,
 )
+from .private_files import PRIVATE_FILE_MODE, tighten, write_private_text
+
+
+@dataclass(frozen=True)
+class NumberRange:
+    """The plausible values of a numeric setting; anything outside is a typo or an attack."""
+
+    minimum: float
+    maximum: float
+    unit: str
+    why: str
+
+    def check(self, name: str, value: Any) -> float | None:
+        """``value`` as a float (None stays None), or a ValueError naming ``name`` and the range."""
+        if value is None:
+            return None
+        # bool is an int to Python, not a number to a user; a huge int is compared before float() could overflow.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(value, float) and math.isnan(value))
+        ):
+            raise ValueError(f"'{name}' must be a number or null, got {_shorten(value)}")
+        if not self.minimum <= value <= self.maximum:
+            raise ValueError(
+                f"'{name}' must be between {self.minimum:g} and {self.maximum:g} {self.unit} ({self.why}), "
+                f"got {_shorten(value)}"
+            )
+        return float(value)
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """What a string setting may hold; it is stored with surrounding spaces removed."""
+
+    pattern: str  # the same regular expression as in openapi.yaml, which a test compares
+    max_length: int
+    expected: str  # said to the user when the value does not match
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"'{name}' must be a string, got {_shorten(value)}")
+        if len(value) > self.max_length:
+            raise ValueError(f"'{name}' must be at most {self.max_length} characters, got {len(value)}")
+        if not re.fullmatch(self.pattern, value):
+            raise ValueError(f"'{name}' must be {self.expected}, got {_shorten(value)}")
+        return value.strip()
+
+
+# Bounds of the numeric settings (documented in openapi.yaml and the README).
+NUMBER_RANGES: dict[str, NumberRange] = {
+    "intensity": NumberRange(0.0, 2000.0, "gCO2e/kWh", "the most carbon-intensive grids, on lignite, emit about 1,200"),
+    "pue": NumberRange(1.0, 3.0, "", "1.0 is no overhead at all; the least efficient data centres report about 2.5"),
+    "price": NumberRange(
+        0.0, 10000.0, "per kWh", "room for currencies with small units, such as IDR or VND, whose kWh costs thousands"
+    ),
+}
+IDENTIFIER = r"[A-Za-z0-9 _-]*"  # grid zones (US-CA, SE-SE3) and cloud regions (us-east-1, West Europe)
+TEXT_RULES: dict[str, TextRule] = {
+    "zone": TextRule(IDENTIFIER, 64, "a grid zone code such as FR, US-CA or SE-SE3 (letters, digits, '-')"),
+    "cloudProvider": TextRule("|aws|azure|gcp", 64, "one of aws, azure, gcp, or empty"),
+    "cloudRegion": TextRule(IDENTIFIER, 64, "a cloud region such as us-east-1, westeurope or europe-west1"),
+    "currency": TextRule(" *([A-Za-z]{3})? *", 64, "a 3-letter ISO 4217 currency code such as EUR or USD, or empty"),
+    "liveProvider": TextRule(
+        "|gb-carbon-intensity|electricitymaps|watttime",
+        64,
+        "one of gb-carbon-intensity, electricitymaps, watttime, or empty",
+    ),
+}
+
+
+def _shorten(value: Any, limit: int = 40) -> str:
+    """A value for an error message, cut short: the message must not echo a megabyte back."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 @dataclass
@@ -38,29 +115,41 @@ class UserIntensitySettings:
     cloudRegion: str = ""
     pue: float | None = None
     price: float | None = None  # per kWh, in `currency`
-    currency: str = ""
+    currency: str = ""  # ISO 4217, upper case
     liveProvider: str = ""  # "", gb-carbon-intensity, electricitymaps, watttime
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UserIntensitySettings:
-        """Validate a settings body; a ValueError says which field is wrong."""
+        """Validate a settings body; a ValueError says which field is wrong and what it may hold."""
         known = cls.__dataclass_fields__
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ValueError(f"Unknown setting(s): {', '.join(unknown)}")
+            raise ValueError(f"Unknown setting(s): {', '.join(_shorten(name) for name in unknown[:5])}")
         values: dict[str, Any] = {}
         for name, value in data.items():
-            if name in ("intensity", "pue", "price"):
-                if value is not None and (
-                    isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                ):
-                    raise ValueError(f"'{name}' must be a number or null, got {value!r}")
-                values[name] = None if value is None else float(value)
+            if name in NUMBER_RANGES:
+                values[name] = NUMBER_RANGES[name].check(name, value)
             else:
-                if not isinstance(value, str):
-                    raise ValueError(f"'{name}' must be a string, got {value!r}")
-                values[name] = value.strip()
+                values[name] = TEXT_RULES[name].check(name, value)
+        if "currency" in values:
+            values["currency"] = values["currency"].upper()
         return cls(**values)
+
+
+def check_deployment(settings: IntensitySettings) -> None:
+    """Refuse server configuration numbers outside the ranges users are held to."""
+    options = {
+        "intensity": ("intensity_gco2e_per_kwh", settings.user_gco2e_per_kwh),
+        "pue": ("pue", settings.pue),
+        "price": ("price_per_kwh", settings.price_per_kwh),
+    }
+    for name, (option, value) in options.items():
+        try:
+            NUMBER_RANGES[name].check(name, value)
+        except ValueError as err:
+            raise ValueError(
+                f"c.CarbonConfig.{option} = {value!r} is refused: {err}. Fix it in jupyter_server_config.py."
+            ) from None
 
 
 class ImpactService:
@@ -71,18 +160,45 @@ class ImpactService:
         state_file: Path,
         deployment: IntensitySettings,
         providers: dict[str, LiveIntensityProvider],
+        log: logging.Logger | None = None,
     ) -> None:
+        """``state_file`` keeps the user's settings across restarts (owner-only, like the ledger).
+
+        Raises ValueError when the deployment's numbers are outside the plausible ranges.
+        """
+        check_deployment(deployment)
         self._state_file = state_file
         self._deployment = deployment
         self._providers = providers
+        self._log = log or logging.getLogger(__name__)
         self._lock = threading.Lock()
         self._user = self._load()
 
     def _load(self) -> UserIntensitySettings:
+        """The saved settings; a file that fails today's checks is not trusted, and says so."""
         try:
-            return UserIntensitySettings.from_json(json.loads(self._state_file.read_text()))
-        except (OSError, ValueError):
-            return UserIntensitySettings()  # nothing saved yet, or a file from elsewhere: start clean
+            text = self._state_file.read_text()
+        except FileNotFoundError:
+            return UserIntensitySettings()  # nothing saved yet
+        except OSError as err:
+            self._log.warning(
+                "jupyterlab-carbon: cannot read the intensity settings %s (%s); using defaults", self._state_file, err
+            )
+            return UserIntensitySettings()
+        tighten(self._state_file, PRIVATE_FILE_MODE)  # written world-readable by earlier versions
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("it is not a JSON object of settings")
+            return UserIntensitySettings.from_json(data)
+        except (ValueError, RecursionError) as err:
+            self._log.warning(
+                "jupyterlab-carbon: ignoring the intensity settings in %s: %s. Defaults apply until the "
+                "settings are saved again from JupyterLab's Settings (Carbon).",
+                self._state_file,
+                err,
+            )
+            return UserIntensitySettings()
 
     @property
     def user_settings(self) -> UserIntensitySettings:
@@ -118,16 +234,16 @@ class ImpactService:
         return self._providers[user.liveProvider]
 
     def update(self, data: dict[str, Any]) -> ResolvedIntensity:
-        """Check new settings by resolving them (no network), then keep and save them."""
+        """Check new settings by resolving them (no network), then keep and save them.
+
+        Blocks on the file system: the server calls it from a thread, never on the event loop.
+        """
         user = UserIntensitySettings.from_json(data)
         self._provider(user)
         resolved = resolve_intensity(self.settings(user))
         with self._lock:
+            write_private_text(self._state_file, json.dumps(asdict(user), indent=1, allow_nan=False))
             self._user = user
-            self._state_file.parent.mkdir(parents=True, exist_ok=True)
-            staging = self._state_file.with_suffix(".tmp")
-            staging.write_text(json.dumps(asdict(user), indent=1))
-            staging.replace(self._state_file)
         return resolved
 
     def resolved(self) -> ResolvedIntensity:

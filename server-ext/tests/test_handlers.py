@@ -16,6 +16,7 @@ from jupyterlab_carbon.handlers import NAMESPACE, ROUTES
 STATUS_KEYS = {"version", "hostname", "sample_period_s", "history_samples", "channels", "diagnoses", "modeled"}
 CHANNEL_KEYS = {"id", "domain", "label", "kind", "method", "source", "resolution_j", "device"}
 DIAGNOSIS_KEYS = {"source", "status", "message", "path", "fix"}
+RUN_ID_GROUP = "([^/]+)"  # the run route takes any segment and checks it itself
 
 
 async def get_json(jp_fetch: Any, *path: str) -> Any:
@@ -49,12 +50,14 @@ async def test_power_matches_the_fake_profile(jp_fetch: Any) -> None:
 
 async def test_every_handler_requires_authentication(http_server_client: Any, jp_base_url: str) -> None:
     assert ROUTES
-    for pattern, _handler in ROUTES:
-        path = pattern.replace("([0-9a-f]{32})", "0" * 32)
+    unrouted = "no-such-endpoint"  # answered by the JSON 404 fallback, after authentication too
+    for path in [*(pattern.replace(RUN_ID_GROUP, "0" * 32) for pattern, _ in ROUTES), unrouted]:
         url = url_path_join(jp_base_url, NAMESPACE, path)
-        with pytest.raises(HTTPClientError) as refused:
-            await http_server_client.fetch(url, request_timeout=10)
-        assert refused.value.code == 403, path
+        for method, body in (("GET", None), ("PUT", "{}"), ("DELETE", None)):
+            with pytest.raises(HTTPClientError) as refused:
+                await http_server_client.fetch(url, method=method, body=body, request_timeout=10)
+            assert refused.value.code == 403, (method, path)
+            assert json.loads(refused.value.response.body)["code"] == 403, (method, path)
 
 
 def test_the_openapi_file_documents_every_route() -> None:
@@ -65,5 +68,5 @@ def test_the_openapi_file_documents_every_route() -> None:
 
     spec = yaml.safe_load((Path(__file__).parents[1] / "openapi.yaml").read_text())
     documented = {re.sub(r"\{[^}]+\}", "{}", path.strip("/")) for path in spec["paths"]}
-    served = {pattern.replace("([0-9a-f]{32})", "{}") for pattern, _ in ROUTES}
+    served = {pattern.replace(RUN_ID_GROUP, "{}") for pattern, _ in ROUTES}
     assert documented == served

@@ -64,15 +64,30 @@ def compute_impact(
     currency: str | None,
     equivalent_keys: Sequence[str] = DEFAULT_EQUIVALENTS,
 ) -> Impact:
-    """Emissions and cost of ``energy_joules`` under ``intensity`` (which carries the PUE)."""
+    """Emissions and cost of ``energy_joules`` under ``intensity`` (which carries the PUE).
+
+    Every number of the result is finite: a ValueError says which input or result is not, so
+    that no infinity ever reaches a badge, the ledger or its sums.
+    """
     if not math.isfinite(energy_joules) or energy_joules < 0:
         raise ValueError(f"energy must be a finite number of joules >= 0, got {energy_joules!r}")
     if price_per_kwh is not None and (not math.isfinite(price_per_kwh) or price_per_kwh < 0):
         raise ValueError(f"the price per kWh must be a number >= 0, got {price_per_kwh!r}")
+    if not math.isfinite(intensity.pue) or intensity.pue < 1:
+        raise ValueError(f"the PUE must be a finite number >= 1, got {intensity.pue!r}")
+    if not math.isfinite(intensity.gco2e_per_kwh) or intensity.gco2e_per_kwh < 0:
+        raise ValueError(f"the carbon intensity must be a finite number >= 0, got {intensity.gco2e_per_kwh!r}")
     energy_kwh = energy_joules / JOULES_PER_KWH
     facility_kwh = energy_kwh * intensity.pue
     gco2e = facility_kwh * intensity.gco2e_per_kwh
     cost = facility_kwh * price_per_kwh if price_per_kwh is not None else None
+    results = {"facility energy (kWh)": facility_kwh, "emissions (gCO2e)": gco2e, "cost": cost}
+    overflowed = [name for name, value in results.items() if value is not None and not math.isfinite(value)]
+    if overflowed:
+        raise ValueError(
+            f"{' and '.join(overflowed)} of {energy_joules!r} J overflow a float (PUE {intensity.pue!r}, "
+            f"{intensity.gco2e_per_kwh!r} gCO2e/kWh, price {price_per_kwh!r}): check these settings"
+        )
     return Impact(
         energy_joules=energy_joules,
         energy_kwh=energy_kwh,
@@ -97,11 +112,14 @@ def _equivalents(gco2e: float, facility_wh: float, keys: Sequence[str]) -> tuple
     for key in keys:
         row = table[key]
         amount = gco2e if row.per == "gco2e" else facility_wh
+        value = amount * row.factor
+        if not math.isfinite(value):
+            raise ValueError(f"the equivalent {key!r} of {amount!r} overflows a float")
         out.append(
             Equivalent(
                 key=key,
                 label=row.label,
-                value=amount * row.factor,
+                value=value,
                 unit=row.unit,
                 source=row.source,
                 reference=row.reference,

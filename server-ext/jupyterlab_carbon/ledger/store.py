@@ -12,7 +12,9 @@ failing). Nothing here imports tornado or the Jupyter server: the headless runne
 
 from __future__ import annotations
 
+import math
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -33,6 +35,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    case,
     create_engine,
     event,
     func,
@@ -44,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from ..private_files import PRIVATE_FILE_MODE, private_directory, private_file, tighten
 from ..records import ChannelEnergy, RunRecord
 
 MAX_LIMIT = 10000
@@ -150,6 +155,23 @@ def default_ledger_path(data_dir: Path | None = None) -> Path:
     return data_dir / "carbon" / "ledger.sqlite"
 
 
+# SQLite keeps a database in up to three files; the WAL and shared-memory files take the mode
+# of the database file when SQLite creates them, so a 0600 database keeps them 0600 too.
+SQLITE_SIDE_FILES = ("-wal", "-shm")
+
+
+def _make_private(path: Path) -> None:
+    """The default ledger's directory 0700 and its files 0600, created so or tightened.
+
+    The ledger holds notebook paths and the first line of cells. Only the default location is
+    tightened: a database the user placed elsewhere keeps the permissions they gave it.
+    """
+    private_directory(path.parent)
+    private_file(path)
+    for suffix in SQLITE_SIDE_FILES:
+        tighten(path.with_name(path.name + suffix), PRIVATE_FILE_MODE)
+
+
 class Ledger:
     """Stores run records and answers the sidebar's and the REST API's questions about them.
 
@@ -165,7 +187,7 @@ class Ledger:
         """
         if url is None:
             path = default_ledger_path(data_dir)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_private(path)
             parsed = URL.create("sqlite", database=str(path))
         else:
             try:
@@ -311,33 +333,45 @@ class Ledger:
         Keys: ``runs``, ``attributed_j``, ``node_j``, ``idle_j``, ``active_j``, ``duration_s``,
         ``gco2e`` (of the runs stamped with an impact), all zero when nothing matches; and
         ``costs``, the summed cost per currency (costs in different currencies do not add up).
+
+        A value that is not a finite number (an earlier version could store an infinite
+        impact) is left out of its sum; a sum too large for a float is None, never infinite.
         """
+        impact = self._readable_impact()
         sums = {
-            "attributed_j": RUNS.c.attributed_j,
-            "node_j": RUNS.c.node_j,
-            "idle_j": RUNS.c.idle_j,
-            "active_j": RUNS.c.active_j,
-            "duration_s": RUNS.c.ended_at - RUNS.c.started_at,
-            "gco2e": RUNS.c.impact["gco2e"].as_float(),
+            "attributed_j": _finite(RUNS.c.attributed_j),
+            "node_j": _finite(RUNS.c.node_j),
+            "idle_j": _finite(RUNS.c.idle_j),
+            "active_j": _finite(RUNS.c.active_j),
+            "duration_s": _finite(RUNS.c.ended_at - RUNS.c.started_at),
+            "gco2e": _finite(case((impact, RUNS.c.impact["gco2e"].as_float()))),
         }
         filters = _filters(kernel_id, None, notebook_path, None, since, None)
-        currency = RUNS.c.impact["currency"].as_string()
-        cost_stmt = (
-            select(currency, func.sum(RUNS.c.impact["cost"].as_float()))
-            .where(*filters, RUNS.c.impact["cost"].as_float().is_not(None))
-            .group_by(currency)
-        )
+        currency = case((impact, RUNS.c.impact["currency"].as_string()))
+        cost = _finite(case((impact, RUNS.c.impact["cost"].as_float())))
+        cost_stmt = select(currency, func.sum(cost)).where(*filters, cost.is_not(None)).group_by(currency)
         stmt = select(
             func.count().label("runs"),
             *(func.coalesce(func.sum(expr), 0.0).label(name) for name, expr in sums.items()),
         ).where(*filters)
         with self._engine.connect() as conn:
             row = conn.execute(stmt).mappings().one()
-            costs = {str(cur or ""): float(total) for cur, total in conn.execute(cost_stmt)}
+            costs = {str(cur or ""): _finite_or_none(total) for cur, total in conn.execute(cost_stmt)}
         result: dict[str, Any] = {"runs": int(row["runs"])}
-        result.update({name: float(row[name]) for name in sums})
+        result.update({name: _finite_or_none(row[name]) for name in sums})
         result["costs"] = costs
         return result
+
+    def _readable_impact(self) -> ColumnElement[bool]:
+        """True where the row's impact can be read by the database's JSON functions.
+
+        SQLite stores the JSON text as given, and an earlier version wrote ``Infinity`` into it,
+        which SQLite's JSON functions reject as malformed (failing the whole query). Other
+        databases refuse such JSON when it is written, so only NULL needs excluding there.
+        """
+        if self._engine.dialect.name == "sqlite":
+            return and_(RUNS.c.impact.is_not(None), func.json_valid(RUNS.c.impact) == 1)
+        return RUNS.c.impact.is_not(None)
 
 
 def _create_engine(url: URL) -> Engine:
@@ -442,6 +476,23 @@ def _filters(
     if until is not None:
         clauses.append(RUNS.c.started_at < until)
     return clauses
+
+
+def _finite(expr: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``expr`` where it is a finite number, else NULL (which SUM skips).
+
+    Infinity lies outside the range and NaN fails both comparisons (PostgreSQL orders NaN
+    above every number; SQLite stores NaN as NULL).
+    """
+    return case((and_(expr >= -sys.float_info.max, expr <= sys.float_info.max), expr))
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """A summed value as a float, or None where the sum is not a finite number."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 def _to_record(row: Any) -> RunRecord:

@@ -1,0 +1,43 @@
+"""REST endpoints and the events WebSocket under ``{base_url}/carbon/``; every verb requires Jupyter's authentication.
+
+One module per resource; ``base`` holds what they share (strict JSON out, JSON errors, checked input).
+"""
+
+from __future__ import annotations
+
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
+from tornado.web import Application
+
+from .base import NotFoundHandler
+from .events import EventHub, EventsHandler
+from .intensity import IntensityHandler
+from .meters import PowerHandler, PowerSeriesHandler, StatusHandler
+from .runs import ExecutionsHandler, RunHandler, RunsHandler, TotalsHandler
+
+NAMESPACE = "carbon"
+
+# (path below {base_url}/carbon/, handler); every handler here requires authentication.
+ROUTES: list[tuple[str, type[JupyterHandler]]] = [
+    ("status", StatusHandler),
+    ("power", PowerHandler),
+    ("power/series", PowerSeriesHandler),
+    ("runs", RunsHandler),
+    (r"runs/([^/]+)", RunHandler),  # any segment: a malformed id gets the handler's JSON 404
+    ("executions", ExecutionsHandler),
+    ("totals", TotalsHandler),
+    ("intensity", IntensityHandler),
+    ("events", EventsHandler),
+]
+# Tried after ROUTES: any other path below carbon/ gets a JSON 404.
+FALLBACK_ROUTE = ("(?:/.*)?", NotFoundHandler)
+
+__all__ = ["NAMESPACE", "ROUTES", "EventHub", "setup_handlers"]
+
+
+def setup_handlers(web_app: Application) -> None:
+    base_url = web_app.settings["base_url"]
+    prefix = url_path_join(base_url, NAMESPACE)
+    rules = [(url_path_join(prefix, path), handler) for path, handler in ROUTES]
+    rules.append((prefix + FALLBACK_ROUTE[0], FALLBACK_ROUTE[1]))
+    web_app.add_handlers(".*$", rules)

@@ -1,0 +1,82 @@
+"""The events WebSocket and the hub that pushes live power and finished runs to every client."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import tornado.web
+import tornado.websocket
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+
+from ..records import RunRecord
+from ..sampler import Sampler
+from .base import JsonErrors, json_text
+
+
+class EventHub:
+    """The open event WebSockets; pushes live power and finished runs to each."""
+
+    def __init__(self, sampler: Sampler) -> None:
+        self._sampler = sampler
+        self._sockets: set[EventsHandler] = set()
+
+    def add(self, socket_: EventsHandler) -> None:
+        self._sockets.add(socket_)
+
+    def discard(self, socket_: EventsHandler) -> None:
+        self._sockets.discard(socket_)
+
+    def broadcast(self, message: dict[str, Any]) -> None:
+        text = json_text(message)
+        for socket_ in list(self._sockets):
+            try:
+                socket_.write_message(text)
+            except tornado.websocket.WebSocketClosedError:
+                self._sockets.discard(socket_)
+
+    def push_power(self) -> None:
+        if self._sockets:
+            self.broadcast({"type": "power", **self._sampler.power_now()})
+
+    def push_run(self, record: RunRecord) -> None:
+        self.broadcast({"type": "run", "run": record.to_json()})
+
+    def push_started(self, kernel_id: str, msg_id: str, started_at: float) -> None:
+        self.broadcast(
+            {"type": "execution-started", "kernel_id": kernel_id, "msg_id": msg_id, "started_at": started_at}
+        )
+
+
+class EventsHandler(JsonErrors, JupyterHandler, tornado.websocket.WebSocketHandler):
+    """WebSocket: {"type": "power"|"run"|"execution-started", ...} messages, server to client."""
+
+    auth_resource = "kernels"
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        authorized = await ensure_async(self.authorizer.is_authorized(self, self.current_user, "read", "kernels"))
+        if not authorized:
+            raise tornado.web.HTTPError(403)
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            # tornado would answer a plain-text 400; say it in JSON like every other endpoint.
+            raise tornado.web.HTTPError(400, "This endpoint is a WebSocket: connect with a WebSocket client")
+        result = super().get(*args, **kwargs)
+        if result is not None:
+            await result
+
+    @property
+    def hub(self) -> EventHub:
+        return cast(EventHub, self.settings["jupyterlab_carbon"]["hub"])
+
+    def open(self, *args: str, **kwargs: str) -> None:
+        self.hub.add(self)
+        sampler = cast(Sampler, self.settings["jupyterlab_carbon"]["sampler"])
+        self.write_message(json_text({"type": "power", **sampler.power_now()}))
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients only listen."""
+
+    def on_close(self) -> None:
+        self.hub.discard(self)
