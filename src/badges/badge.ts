@@ -2,6 +2,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { EnergyUnit, formatCarbon, formatCost, formatDuration, formatEnergy, formatPower, significant } from '../format';
+import { RelativeLevel } from './scale';
 import { ICarbonSummary } from './summary';
 
 /** Figures the chip can show (the "figures" setting). */
@@ -35,7 +36,10 @@ export class CellBadge extends Widget {
   }
 
   /** Show a stored summary with the notebook-relative level (null: no judgement). */
-  showSummary(summary: ICarbonSummary | null, level: 'low' | 'mid' | 'high' | null, options: IBadgeOptions): void {
+  showSummary(summary: ICarbonSummary | null, level: RelativeLevel, options: IBadgeOptions): void {
+    if (summary === this._summary && level === this._level && options === this._options) {
+      return; // nothing to redraw: every badge is asked again whenever the scale moves
+    }
     this._summary = summary;
     this._level = level;
     this._options = options;
@@ -200,7 +204,7 @@ export class CellBadge extends Widget {
 
   private _chip: HTMLButtonElement;
   private _summary: ICarbonSummary | null = null;
-  private _level: 'low' | 'mid' | 'high' | null = null;
+  private _level: RelativeLevel = null;
   private _options: IBadgeOptions = { figures: ['energy', 'carbon', 'cost', 'duration'], energyUnit: 'Wh' };
   private _live: ILiveState | null = null;
   private _lastPowerAt: number | null = null;
@@ -210,7 +214,7 @@ export class CellBadge extends Widget {
 }
 
 namespace Private {
-  export function levelWord(trans: TranslationBundle, level: 'low' | 'mid' | 'high'): string {
+  export function levelWord(trans: TranslationBundle, level: NonNullable<RelativeLevel>): string {
     return level === 'low' ? trans.__('Low') : level === 'mid' ? trans.__('Medium') : trans.__('High');
   }
 

@@ -9,7 +9,8 @@ import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { CellBadge, Figure, IBadgeOptions } from './badge';
 import { EnergyUnit, formatCarbon, formatCost, formatEnergy } from '../format';
-import { clearSummary, ICarbonSummary, readSummary, relativeLevel, writeSummary } from './summary';
+import { NotebookSummaries } from './scale';
+import { clearSummary, writeSummary } from './summary';
 import { CarbonEvent, ICarbonClient, IIntensitySettings, IRun } from '../tokens';
 
 /** Command that shows or hides the badges. */
@@ -86,7 +87,13 @@ class NotebookTotal extends Widget {
   }
 }
 
-/** Badges of one notebook panel: maps its own execute requests to cells, shows runs under them. */
+/**
+ * Badges of one notebook panel: maps its own execute requests to cells, shows runs under them.
+ *
+ * The work per badge does not grow with the notebook: summaries and the colour scale are read
+ * once when the notebook opens and then follow each change (`NotebookSummaries`), and a cell gets
+ * its badge only once JupyterLab renders it (windowed notebooks render cells as they are needed).
+ */
 class NotebookCarbon {
   constructor(
     private readonly _panel: NotebookPanel,
@@ -94,6 +101,7 @@ class NotebookCarbon {
     private readonly _trans: TranslationBundle,
     private _settings: IBadgeSettings
   ) {
+    this._options = Private.badgeOptions(_settings);
     this.total = new NotebookTotal(_client, _panel, _trans);
     _panel.toolbar.insertItem(10, 'carbon-total', this.total);
     _panel.sessionContext.kernelChanged.connect(this._onKernelChanged, this);
@@ -101,9 +109,17 @@ class NotebookCarbon {
     _client.events.connect(this._onEvent, this);
     NotebookActions.outputCleared.connect(this._onOutputCleared, this);
     void _panel.context.ready.then(() => {
-      const cells = _panel.content.model?.cells;
-      cells?.changed.connect(() => this._attachAll(), this);
-      this._attachAll();
+      const model = _panel.content.model;
+      if (!model || this._isDisposed) {
+        return;
+      }
+      this._summaries = new NotebookSummaries(model);
+      this._summaries.changed.connect(this._renderAll, this);
+      // Connected after the notebook's own handler, which creates the new cells' widgets first.
+      model.cells.changed.connect(this._onCellsChanged, this);
+      for (const cell of _panel.content.widgets) {
+        this._attachWhenRendered(cell);
+      }
       void this.total.refresh(this._settings.energyUnit);
     });
     _panel.disposed.connect(() => this.dispose());
@@ -113,22 +129,24 @@ class NotebookCarbon {
 
   set settings(settings: IBadgeSettings) {
     this._settings = settings;
+    this._options = Private.badgeOptions(settings);
     this._renderAll();
     void this.total.refresh(settings.energyUnit);
   }
 
   dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
     this._client.events.disconnect(this._onEvent, this);
     NotebookActions.outputCleared.disconnect(this._onOutputCleared, this);
     this._watchKernel(null);
+    this._summaries?.dispose();
     for (const badge of this._badges.values()) {
       badge.dispose();
     }
     this._badges.clear();
-  }
-
-  private get _options(): IBadgeOptions {
-    return { figures: this._settings.figures, energyUnit: this._settings.energyUnit };
   }
 
   private _onKernelChanged(): void {
@@ -183,10 +201,11 @@ class NotebookCarbon {
 
   private _onRun(cellId: string, run: IRun): void {
     this._cellOfMessage.delete(run.msg_id);
-    const model = this._cellModel(cellId);
+    const model = this._summaries?.cell(cellId);
     if (!model) {
       return; // the cell was deleted while it ran: the ledger still has the run
     }
+    // Writing the metadata updates the summaries and the scale, which re-render the badges.
     const summary = writeSummary(model, run);
     const path = this._panel.context.path;
     const totals = sessionTotals.get(path) ?? { energy_j: 0, gco2e: 0, runs: 0 };
@@ -196,93 +215,67 @@ class NotebookCarbon {
       runs: totals.runs + 1
     });
     this._badges.get(cellId)?.stopLive();
-    this._renderAll();
     void this.total.refresh(this._settings.energyUnit);
   }
 
-  private _cellModel(cellId: string): ICellModel | null {
-    const cells = this._panel.content.model?.cells;
-    if (!cells) {
-      return null;
+  /** New cells: their widgets exist already (the notebook handles the change first). */
+  private _onCellsChanged(_: unknown, change: { type: string; newIndex: number; newValues: readonly ICellModel[] }): void {
+    if (change.type !== 'add') {
+      return; // removed cells dispose their widgets, and the badges go with them
     }
-    for (let i = 0; i < cells.length; i++) {
-      if (cells.get(i).id === cellId) {
-        return cells.get(i);
+    const widgets = this._panel.content.widgets;
+    change.newValues.forEach((model, offset) => {
+      const cell = widgets[change.newIndex + offset];
+      if (cell?.model === model) {
+        this._attachWhenRendered(cell);
       }
-    }
-    return null;
+    });
   }
 
-  /** Give every code cell a badge once its DOM exists (windowed notebooks render lazily). */
-  private _attachAll(): void {
-    const present = new Set<string>();
-    for (const cell of this._panel.content.widgets) {
-      if (!(cell instanceof CodeCell)) {
-        continue;
-      }
-      present.add(cell.model.id);
-      if (this._badges.has(cell.model.id)) {
-        continue;
+  /** Give a code cell its badge once JupyterLab renders it (not before: most cells may never be). */
+  private _attachWhenRendered(cell: Cell): void {
+    if (!(cell instanceof CodeCell)) {
+      return;
+    }
+    void cell.ready.then(() => {
+      const cellId = cell.model.id;
+      if (cell.isDisposed || this._isDisposed || this._badges.has(cellId)) {
+        return;
       }
       const badge = new CellBadge(this._trans);
-      this._badges.set(cell.model.id, badge);
-      const model = cell.model;
-      model.metadataChanged.connect(() => this._renderAll(), this);
-      void cell.ready.then(() => {
-        if (cell.isDisposed || badge.isDisposed) {
-          return;
-        }
-        const layout = cell.layout as PanelLayout;
-        const outputWrapper = cell.outputArea.parent;
-        const index = outputWrapper ? layout.widgets.indexOf(outputWrapper) : -1;
-        layout.insertWidget(index >= 0 ? index : layout.widgets.length, badge);
-        this._render(cell.model.id);
-      });
+      this._badges.set(cellId, badge);
+      const layout = cell.layout as PanelLayout;
+      const outputWrapper = cell.outputArea.parent;
+      const index = outputWrapper ? layout.widgets.indexOf(outputWrapper) : -1;
+      layout.insertWidget(index >= 0 ? index : layout.widgets.length, badge);
       cell.disposed.connect(() => {
         badge.dispose();
-        this._badges.delete(model.id);
+        if (this._badges.get(cellId) === badge) {
+          this._badges.delete(cellId);
+        }
       });
-    }
-    for (const [cellId, badge] of this._badges) {
-      if (!present.has(cellId)) {
-        badge.dispose();
-        this._badges.delete(cellId);
-      }
-    }
-    this._renderAll();
+      this._render(cellId, badge);
+    });
   }
 
   private _renderAll(): void {
-    for (const cellId of this._badges.keys()) {
-      this._render(cellId);
+    for (const [cellId, badge] of this._badges) {
+      this._render(cellId, badge);
     }
   }
 
-  private _render(cellId: string): void {
-    const badge = this._badges.get(cellId);
-    const model = this._cellModel(cellId);
-    if (!badge || !model) {
-      return;
-    }
-    const summary = this._settings.show ? readSummary(model) : null;
-    badge.showSummary(summary, summary ? relativeLevel(summary.energy_j, this._energies()) : null, this._options);
-  }
-
-  private _energies(): number[] {
-    const values: number[] = [];
-    const cells = this._panel.content.model?.cells;
-    for (let i = 0; cells && i < cells.length; i++) {
-      const summary: ICarbonSummary | null = readSummary(cells.get(i));
-      if (summary) {
-        values.push(summary.energy_j);
-      }
-    }
-    return values;
+  private _render(cellId: string, badge: CellBadge): void {
+    const summary = this._settings.show ? (this._summaries?.summary(cellId) ?? null) : null;
+    const level = summary ? (this._summaries?.level(summary.energy_j) ?? null) : null;
+    badge.showSummary(summary, level, this._options);
   }
 
   private _kernel: Kernel.IKernelConnection | null = null;
   private _cellOfMessage = new Map<string, string>();
   private _badges = new Map<string, CellBadge>();
+  private _summaries: NotebookSummaries | null = null;
+  private _options: IBadgeOptions;
+  private _isDisposed = false;
 }
 
 /** Per-cell emissions badges, the notebook total, and the intensity settings sent to the server. */
@@ -369,3 +362,10 @@ export const badgesPlugin: JupyterFrontEndPlugin<void> = {
     }
   }
 };
+
+namespace Private {
+  /** The badge options of the settings (one object per settings change, so badges can compare). */
+  export function badgeOptions(settings: IBadgeSettings): IBadgeOptions {
+    return { figures: settings.figures, energyUnit: settings.energyUnit };
+  }
+}

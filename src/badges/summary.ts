@@ -176,14 +176,3 @@ export function clearSummary(model: ICellModel): void {
     model.deleteMetadata(METADATA_KEY);
   }
 }
-
-/** Relative level of a value among the notebook's own figures; null without enough of them. */
-export function relativeLevel(value: number, values: number[]): 'low' | 'mid' | 'high' | null {
-  if (values.length < 3) {
-    return null;
-  }
-  const sorted = [...values].sort((a, b) => a - b);
-  const below = sorted.filter(v => v < value).length;
-  const rank = below / (sorted.length - 1);
-  return rank < 1 / 3 ? 'low' : rank < 2 / 3 ? 'mid' : 'high';
-}

@@ -6,51 +6,9 @@ import {
   isSummary,
   METADATA_KEY,
   readSummary,
-  relativeLevel,
   writeSummary
 } from '../summary';
-import { IRun } from '../../tokens';
-
-function run(id: string, attributed: number, impact: Record<string, unknown> | null = null): IRun {
-  return {
-    run_id: id,
-    kernel_id: 'k',
-    kernel_name: 'python3',
-    session_id: null,
-    notebook_path: 'demo.ipynb',
-    msg_id: `msg-${id}`,
-    execution_count: 1,
-    code_hash: 'ab',
-    code_preview: 'x = 1',
-    started_at: 1_800_000_000,
-    ended_at: 1_800_000_002,
-    duration_s: 2,
-    status: 'ok',
-    node_j: attributed * 2,
-    attributed_j: attributed,
-    idle_j: attributed / 4,
-    active_j: (attributed * 3) / 4,
-    channels: [
-      {
-        channel_id: 'cpu/model',
-        label: 'CPU (modeled)',
-        domain: 'cpu',
-        method: 'modeled',
-        node_j: attributed * 2,
-        share: 0.5,
-        attributed_j: attributed,
-        idle_j: attributed / 4,
-        active_j: (attributed * 3) / 4
-      }
-    ],
-    methods: ['modeled'],
-    flags: [],
-    host: 'node',
-    extra: {},
-    impact,
-    version: 1
-  };
-}
+import { run } from './fixtures';
 
 const IMPACT = {
   gco2e: 0.05,
@@ -116,19 +74,5 @@ describe('cell metadata summary', () => {
     writeSummary(model, run('r1', 10));
     clearSummary(model);
     expect(model.getMetadata(METADATA_KEY)).toBeUndefined();
-  });
-});
-
-describe('relativeLevel', () => {
-  it('makes no judgement with fewer than three runs to compare', () => {
-    expect(relativeLevel(5, [5])).toBeNull();
-    expect(relativeLevel(5, [1, 5])).toBeNull();
-  });
-
-  it('ranks a value within the notebook’s own range', () => {
-    const values = [1, 2, 3, 4, 5, 6, 7];
-    expect(relativeLevel(1, values)).toBe('low');
-    expect(relativeLevel(4, values)).toBe('mid');
-    expect(relativeLevel(7, values)).toBe('high');
   });
 });
