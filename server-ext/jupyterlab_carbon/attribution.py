@@ -8,6 +8,8 @@ takes is "unattributed", so that for any window the kernels plus unattributed ad
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +19,8 @@ from .sampler import Sampler
 
 # Samples further apart than this many periods leave a hole the interpolation bridges.
 GAP_PERIODS = 3.0
+# Reads this far beyond a window's edges are looked at for the power next to its edge reads.
+EDGE_CONTEXT_S = 1.0
 
 
 @dataclass
@@ -58,7 +62,8 @@ def attribute(
 
     ``cpu_share[kernel]`` applies to CPU-side channels, ``gpu_share[channel_id][kernel]`` to GPUs.
     """
-    per_kernel: dict[str, list[ChannelEnergy]] = {k: [] for k in {*cpu_share, *(k for s in gpu_share.values() for k in s)}}
+    kernels = {*cpu_share, *(k for shares in gpu_share.values() for k in shares)}
+    per_kernel: dict[str, list[ChannelEnergy]] = {k: [] for k in kernels}
     unattributed: dict[str, float] = {}
     for channel in channels:
         node_j = window.node_j[channel.id]
@@ -86,26 +91,37 @@ def attribute(
 
 
 def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
-    """Node energy per channel over wall-clock [t0, t1], from interpolated cumulative counters."""
-    samples = sampler.around(t0, t1)
-    start, end = sampler.joules_at(t0, samples), sampler.joules_at(t1, samples)
+    """Node energy per channel over wall-clock [t0, t1], the kernel's own timestamps of a cell.
+
+    The cumulative joules at each edge come from the read that follows it, corrected by the
+    power measured next to that read (:func:`~.sampler.cumulative_at`). Right after a cell's
+    end this may wait up to ``AFTER_READ_S`` for one more read (:meth:`Sampler.read_power_after`):
+    call it from a worker thread, never from the event loop.
+    """
+    sampler.read_power_after(t1)
+    samples = sampler.around(t0, t1, margin_s=EDGE_CONTEXT_S)
+    # The end first: the start's estimate must not measure power across it.
+    end = sampler.joules_at(t1, samples)
+    start = sampler.joules_at(t0, samples, next_edge=None if end is None else (t1, end[0]))
     channels = sampler.channels
     flags: list[str] = []
     if start is None or end is None:
         return WindowEnergy({c.id: 0.0 for c in channels}, {}, ["no-samples"])
     (joules0, outside0), (joules1, outside1) = start, end
-    # ``around`` returns exactly the samples that bracket the window: the gaps between them.
-    gaps = [b.mono - a.mono for a, b in zip(samples, samples[1:])]
+    # The samples that bracket the window: from the last before t0 to the first after t1.
+    walls = [s.wall for s in samples]
+    bracket = samples[max(bisect.bisect_left(walls, t0) - 1, 0) : bisect.bisect_right(walls, t1) + 1]
+    gaps = [b.mono - a.mono for a, b in itertools.pairwise(bracket)]
     if outside0 or outside1 or any(gap > GAP_PERIODS * sampler.period_s for gap in gaps):
         flags.append("sampling-gap")
     duration = max(t1 - t0, 0.0)
-    node_j = {c.id: max(b - a, 0.0) for c, a, b in zip(channels, joules0, joules1)}
+    node_j = {c.id: max(b - a, 0.0) for c, a, b in zip(channels, joules0, joules1, strict=False)}
     if duration < 2 * sampler.period_s or any(
-        0 < c.resolution_j and node_j[c.id] < c.resolution_j for c in channels
+        c.resolution_j > 0 and node_j[c.id] < c.resolution_j for c in channels
     ):
         # Fewer than two samples inside: the figure is interpolated, a best estimate.
         flags.append("below-resolution")
-    flags.extend(sorted({f.split(":", 1)[1] for s in samples for f in s.flags}))
+    flags.extend(sorted({f.split(":", 1)[1] for s in bracket for f in s.flags}))
     baseline = sampler.idle_baseline()
-    idle_j = {c.id: watts * duration for c, watts in zip(channels, baseline)}
+    idle_j = {c.id: watts * duration for c, watts in zip(channels, baseline, strict=False)}
     return WindowEnergy(node_j, idle_j, flags)

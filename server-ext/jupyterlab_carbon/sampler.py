@@ -1,8 +1,8 @@
 """One background thread per host that reads every meter into a bounded ring buffer.
 
 Each sample holds the cumulative joules of every channel (counters as read, power gauges
-integrated by the trapezoid rule), so the energy of any window is a difference of two
-interpolated cumulative values.
+integrated by the trapezoid rule) and when each channel was read, so the energy of any window
+is a difference of two cumulative values estimated at its edges (:func:`cumulative_at`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,17 +22,32 @@ from .meters import Channel, Domain, Kind, MeterSet
 POWER_WINDOW_S = 2.0
 # Percentile of a channel's recent power taken as its idle baseline.
 IDLE_PERCENTILE = 0.05
+# The power next to an edge read is measured over at least this span: shorter, a counter's
+# own update interval (RAPL: ~1 ms) would make the figure noisy.
+MIN_POWER_SPAN_S = 0.01
+# After the read that follows a window's end, one more read this long after it gives the
+# power after the end (see Sampler.read_power_after): the latency it adds to a record.
+AFTER_READ_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
 class Sample:
     """The node at one instant: wall and monotonic time, cumulative joules per channel."""
 
-    mono: float
+    mono: float  # when the read of every channel had finished
     wall: float
     joules: tuple[float, ...]  # in the order of Sampler.channels
     flags: tuple[str, ...]  # "<channel id>:<flag>" for any channel that flagged this read
     gpu_use: dict[str, dict[int, float]] | None = None  # GPU channel -> pid -> share of the device
+    # When each channel was read (monotonic, in the order of Sampler.channels); None: all at ``mono``.
+    read_mono: tuple[float, ...] | None = None
+
+    def channel_mono(self, index: int) -> float:
+        return self.read_mono[index] if self.read_mono is not None else self.mono
+
+    def channel_wall(self, index: int) -> float:
+        """The wall time at which channel ``index`` was read."""
+        return self.wall - (self.mono - self.channel_mono(index))
 
 
 class Sampler:
@@ -45,7 +60,9 @@ class Sampler:
         history_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``clock`` must be the clock the meters date their reads with (both monotonic in the server)."""
         self.meters = meters
         self.channels: list[Channel] = meters.channels
         wrap_s = meters.min_wrap_seconds()
@@ -53,6 +70,7 @@ class Sampler:
         self.period_s = min(period_s, wrap_s / 4) if wrap_s else period_s
         self._clock = clock
         self._wall_clock = wall_clock
+        self._sleep = sleep
         self._samples: deque[Sample] = deque(maxlen=max(int(history_s / self.period_s), 2))
         self._lock = threading.Lock()  # guards the buffer
         # One read at a time: the sampler thread and the edge reads at cell starts and ends.
@@ -105,31 +123,61 @@ class Sampler:
             listener(sample)
         return sample
 
+    def read_power_after(self, wall: float) -> None:
+        """Make sure the first read after wall time ``wall`` is followed by one at least
+        ``AFTER_READ_S`` later, waiting for it (at most ``AFTER_READ_S``) if need be.
+
+        A window's end is dated by the kernel, and read a moment later: the energy between
+        the two is estimated at the power measured after that read (:func:`cumulative_at`),
+        which needs the next read. Nothing happens when no read follows ``wall`` yet, or when
+        a later one already exists (the periodic sampler's, or another cell's edge).
+        """
+        with self._lock:
+            if not self._samples or self._samples[-1].wall <= wall:
+                return
+            newest = first_after = self._samples[-1]
+            for sample in reversed(self._samples):
+                if sample.wall <= wall:
+                    break
+                first_after = sample
+        due = first_after.mono + AFTER_READ_S
+        if newest.mono >= due:
+            return
+        wait = min(due - self._clock(), AFTER_READ_S)
+        if wait > 0:
+            self._sleep(wait)
+        self.sample_once()
+
     def _read_and_append(self) -> Sample:
-        readings = self.meters.read()
+        started = self._clock()
+        readings = self.meters.read(self._clock)
         mono, wall = self._clock(), self._wall_clock()
         with self._lock:
             previous = self._samples[-1] if self._samples else None
         joules: list[float] = []
+        read_mono: list[float] = []
         flags: list[str] = []
         for index, channel in enumerate(self.channels):
             reading = readings[channel.id]
             flags.extend(f"{channel.id}:{flag}" for flag in reading.flags)
+            # A source dating its reads by another clock than ours would misdate them: ignore its dates.
+            read_at = reading.read_at
+            read_mono.append(read_at if read_at is not None and started <= read_at <= mono else (started + mono) / 2)
             if channel.kind is Kind.ENERGY:
                 joules.append(reading.value)
                 continue
-            # Power gauge: integrate (trapezoid) since the previous sample.
+            # Power gauge: integrate (trapezoid) since the previous sample, between this channel's reads.
             last_watts = self._last_power.get(channel.id, reading.value)
             self._last_power[channel.id] = reading.value
             before = previous.joules[index] if previous else 0.0
-            elapsed = mono - previous.mono if previous else 0.0
+            elapsed = read_mono[index] - previous.channel_mono(index) if previous else 0.0
             joules.append(before + (last_watts + reading.value) / 2 * elapsed)
         gpu_use: dict[str, dict[int, float]] | None = None
         if self._gpu_sources:
             gpu_use = {}
             for source in self._gpu_sources:
                 gpu_use.update(source.process_gpu_use())
-        sample = Sample(mono, wall, tuple(joules), tuple(flags), gpu_use)
+        sample = Sample(mono, wall, tuple(joules), tuple(flags), gpu_use, tuple(read_mono))
         with self._lock:
             self._samples.append(sample)
         return sample
@@ -138,12 +186,14 @@ class Sampler:
         with self._lock:
             return list(self._samples)
 
-    def around(self, t0: float, t1: float) -> list[Sample]:
-        """The samples from the last one before wall time ``t0`` to the first one after ``t1``.
+    def around(self, t0: float, t1: float, margin_s: float = 0.0) -> list[Sample]:
+        """The samples from the last one before wall time ``t0`` to the first one after ``t1``,
+        and those within ``margin_s`` beyond them.
 
         Windows are recent, so the buffer is walked from its newest end: the cost follows the
         window's length, not the buffer's.
         """
+        t0, t1 = t0 - margin_s, t1 + margin_s
         picked: list[Sample] = []
         with self._lock:
             for sample in reversed(self._samples):
@@ -201,30 +251,40 @@ class Sampler:
                 continue
             if sample.mono - last.mono >= step_s:
                 elapsed = sample.mono - last.mono
-                watts = [(b - a) / elapsed for a, b in zip(last.joules, sample.joules)]
-                points.append({"time": sample.wall, "total_w": sum(watts), "channels": dict(zip((c.id for c in self.channels), watts))})
+                watts = [(b - a) / elapsed for a, b in zip(last.joules, sample.joules, strict=False)]
+                channels = dict(zip((c.id for c in self.channels), watts, strict=False))
+                points.append({"time": sample.wall, "total_w": sum(watts), "channels": channels})
                 last = sample
         return points
 
-    def joules_at(self, wall: float, samples: list[Sample] | None = None) -> tuple[tuple[float, ...], bool] | None:
-        """Cumulative joules per channel at wall time ``wall``, linearly interpolated.
+    def joules_at(
+        self,
+        wall: float,
+        samples: list[Sample] | None = None,
+        next_edge: tuple[float, tuple[float, ...]] | None = None,
+    ) -> tuple[tuple[float, ...], bool] | None:
+        """Cumulative joules per channel at wall time ``wall`` (see :func:`cumulative_at`),
+        each channel on its own read times; ``next_edge`` is the (wall time, joules per channel)
+        of the next moment the power is known to change, such as the window's end.
 
-        Returns the values and whether ``wall`` lay outside the buffer (then the nearest
-        sample is extrapolated at its current power), or None when there are no samples.
+        Returns the values and whether ``wall`` lay outside the samples (then the nearest one
+        is extrapolated), or None when there are no samples.
         """
         samples = self.snapshot() if samples is None else samples
         if not samples:
             return None
-        walls = [s.wall for s in samples]
-        index = bisect.bisect_left(walls, wall)
-        if len(samples) == 1:
-            return samples[0].joules, True
-        outside = index == 0 and wall < walls[0] or index >= len(samples)
-        lo = samples[min(max(index - 1, 0), len(samples) - 2)]
-        hi = samples[min(max(index, 1), len(samples) - 1)]
-        span = hi.wall - lo.wall
-        fraction = (wall - lo.wall) / span if span > 0 else 1.0
-        return tuple(a + (b - a) * fraction for a, b in zip(lo.joules, hi.joules)), outside
+        values: list[float] = []
+        outside = False
+        for index in range(len(self.channels)):
+            value, off = cumulative_at(
+                [s.channel_wall(index) for s in samples],
+                [s.joules[index] for s in samples],
+                wall,
+                None if next_edge is None else (next_edge[0], next_edge[1][index]),
+            )
+            values.append(value)
+            outside = outside or off
+        return tuple(values), outside
 
     def gpu_use_between(self, channel_id: str, t0: float, t1: float, pids: set[int]) -> tuple[float, float]:
         """Mean use of a GPU over [t0, t1] by ``pids`` and by every process (0 when never seen)."""
@@ -243,7 +303,7 @@ class Sampler:
 def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[float]:
     """A low percentile of each channel's power over the buffer: what the node draws doing nothing."""
     powers: list[list[float]] = [[] for _ in range(channel_count)]
-    for before, after in zip(samples, samples[1:]):
+    for before, after in itertools.pairwise(samples):
         elapsed = after.mono - before.mono
         if elapsed <= 0:
             continue
@@ -254,3 +314,52 @@ def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[f
         values.sort()
         baseline.append(values[int(IDLE_PERCENTILE * (len(values) - 1))] if values else 0.0)
     return baseline
+
+
+def cumulative_at(
+    times: Sequence[float], joules: Sequence[float], t: float, next_edge: tuple[float, float] | None = None
+) -> tuple[float, bool]:
+    """One channel's cumulative joules at ``t`` from its reads (``times`` ascending, not empty),
+    and whether ``t`` lay outside them.
+
+    Window edges are a kernel's busy and idle timestamps: the moments when a cell's compute
+    starts and stops, so the power changes there, and the server reads the meters some
+    milliseconds after each (ipykernel's IOPub thread waits for the GIL while a cell computes).
+    Interpolating linearly between the reads around ``t`` would spread the step over their whole
+    interval. Instead ``t`` is taken from the read nearest to it, and the energy between the two
+    at the power measured on the far side of that read, over at least ``MIN_POWER_SPAN_S``: the
+    power after a read that follows ``t``, or before one that precedes it. Without such a
+    neighbour, the reads around ``t`` are interpolated linearly.
+
+    ``next_edge`` (time, joules) is the next change known after ``t``, such as a cell's end
+    when ``t`` is its start: the power after a read is not measured across it, so that a
+    short cell's start is not estimated at a power diluted by the idle after its end.
+    """
+    count = len(times)
+    if count == 1:
+        return joules[0], True
+    index = bisect.bisect_left(times, t)
+    if index < count and times[index] == t:
+        return joules[index], False
+    outside = index in (0, count)
+    follows = index < count and (index == 0 or times[index] - t <= t - times[index - 1])
+    if follows:
+        far = next((j for j in range(index + 1, count) if times[j] - times[index] >= MIN_POWER_SPAN_S), None)
+        if next_edge is not None and next_edge[0] - times[index] >= MIN_POWER_SPAN_S and (
+            far is None or times[far] > next_edge[0]
+        ):
+            watts = (next_edge[1] - joules[index]) / (next_edge[0] - times[index])
+            return joules[index] - watts * (times[index] - t), outside
+        if far is not None:
+            watts = (joules[far] - joules[index]) / (times[far] - times[index])
+            return joules[index] - watts * (times[index] - t), outside
+    else:
+        near = index - 1
+        far = next((j for j in range(near - 1, -1, -1) if times[near] - times[j] >= MIN_POWER_SPAN_S), None)
+        if far is not None:
+            watts = (joules[near] - joules[far]) / (times[near] - times[far])
+            return joules[near] + watts * (t - times[near]), outside
+    lo = min(max(index - 1, 0), count - 2)
+    span = times[lo + 1] - times[lo]
+    fraction = (t - times[lo]) / span if span > 0 else 1.0
+    return joules[lo] + (joules[lo + 1] - joules[lo]) * fraction, outside

@@ -127,7 +127,8 @@ def test_attribution_is_conserved(
     node: list[float], idle: list[float], cpu: dict[str, float], node_busy: float,
     gpu: dict[str, float], gpu_all: float,
 ) -> None:
-    window = WindowEnergy({c.id: e for c, e in zip(CHANNELS, node)}, {c.id: e for c, e in zip(CHANNELS, idle)}, [])
+    node_j = {c.id: e for c, e in zip(CHANNELS, node, strict=True)}
+    window = WindowEnergy(node_j, {c.id: e for c, e in zip(CHANNELS, idle, strict=True)}, [])
     result = attribute(CHANNELS, window, cpu_shares(cpu, node_busy), {"gpu/0": gpu_shares(gpu, gpu_all)})
     for index, channel in enumerate(CHANNELS):
         taken = [next(e for e in energies if e.channel_id == channel.id) for energies in result.per_kernel.values()]

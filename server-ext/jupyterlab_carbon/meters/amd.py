@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import time
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -31,8 +33,8 @@ class AmdSmiSource(MeterSource):
 
     name = "amdsmi"
 
-    def __init__(self, amdsmi: ModuleType | None = None) -> None:
-        super().__init__()
+    def __init__(self, amdsmi: ModuleType | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock)
         self._amdsmi: Any = amdsmi
         self._handles: dict[str, Any] = {}
         self._resolution_uj: dict[str, float] = {}
@@ -104,6 +106,7 @@ class AmdSmiSource(MeterSource):
         readings: dict[str, Reading] = {}
         for channel in self._channels:
             handle = self._handles[channel.id]
+            started = self._clock()  # date each GPU's read on its own
             try:
                 if channel.kind is Kind.ENERGY:
                     counter, _ = _energy_uj(self._amdsmi, handle)
@@ -112,15 +115,15 @@ class AmdSmiSource(MeterSource):
                     delta = counter - last if counter >= last else counter
                     self._joules[channel.id] += delta * self._resolution_uj[channel.id] / 1e6
                     self._last_counter[channel.id] = counter
-                    readings[channel.id] = Reading(self._joules[channel.id], flags)
+                    readings[channel.id] = self._stamped(Reading(self._joules[channel.id], flags), started)
                 else:
                     self._last_power_w[channel.id] = _power_w(self._amdsmi, handle)
-                    readings[channel.id] = Reading(self._last_power_w[channel.id])
+                    readings[channel.id] = self._stamped(Reading(self._last_power_w[channel.id]), started)
             except Exception:
                 value = (
                     self._joules[channel.id] if channel.kind is Kind.ENERGY else self._last_power_w.get(channel.id, 0.0)
                 )
-                readings[channel.id] = Reading(value, ("read-error",))
+                readings[channel.id] = self._stamped(Reading(value, ("read-error",)), started)
         return readings
 
     def power_now(self, channel_id: str) -> float | None:

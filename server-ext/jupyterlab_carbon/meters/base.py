@@ -8,6 +8,8 @@ channel carries its method so that no number downstream loses its provenance.
 from __future__ import annotations
 
 import abc
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -87,10 +89,17 @@ class Diagnosis:
 
 @dataclass
 class Reading:
-    """A channel's value at one read: joules (ENERGY) or watts (POWER), with flags."""
+    """A channel's value at one read: joules (ENERGY) or watts (POWER), with flags.
+
+    ``read_at`` is when this channel was read, on the source's monotonic clock (the midpoint of
+    the calls around its own read), so that a slow channel does not misdate the others of the
+    same sample. None: the source did not time its channels; the sampler then dates the reading
+    by the source's whole read.
+    """
 
     value: float
     flags: tuple[str, ...] = ()
+    read_at: float | None = field(default=None, compare=False)
 
 
 class MeterSource(abc.ABC):
@@ -102,9 +111,15 @@ class MeterSource(abc.ABC):
 
     name: str = "meter"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._channels: list[Channel] = []
         self._diagnoses: list[Diagnosis] = []
+        self._clock = clock  # must be the sampler's clock: it dates each channel's read
+
+    def _stamped(self, reading: Reading, started: float) -> Reading:
+        """Date ``reading`` at the middle of its own read, which began at ``started``."""
+        reading.read_at = (started + self._clock()) / 2
+        return reading
 
     def channels(self) -> list[Channel]:
         """The channels this source reads."""
@@ -146,5 +161,5 @@ class MeterSource(abc.ABC):
         """Per GPU channel id, the share of the device each process id used recently (0..1)."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (an optional hook: most sources hold no handle)
         """Release handles (NVML, amdsmi)."""

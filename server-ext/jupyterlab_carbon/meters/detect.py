@@ -71,10 +71,19 @@ class MeterSet:
         """True when any channel is modeled (the totals are then partly modeled)."""
         return any(c.method is Method.MODELED for c in self.channels)
 
-    def read(self) -> dict[str, Reading]:
+    def read(self, clock: Callable[[], float] | None = None) -> dict[str, Reading]:
+        """Every channel's reading; with ``clock``, a source that does not date its channels
+        gets its whole read's midpoint as their ``read_at``."""
         readings: dict[str, Reading] = {}
         for source in self.sources:
-            readings.update(source.read())
+            started = clock() if clock is not None else 0.0
+            source_readings = source.read()
+            if clock is not None:
+                read_at = (started + clock()) / 2
+                for reading in source_readings.values():
+                    if reading.read_at is None:
+                        reading.read_at = read_at
+            readings.update(source_readings)
         return readings
 
     def min_wrap_seconds(self) -> float | None:
@@ -101,14 +110,14 @@ def open_meters(config: MeterConfig) -> MeterSet:
     meters = MeterSet()
     meters.sources.append(RaplSource(config.powercap_root, clock=config.clock))
     if config.use_nvml:
-        meters.sources.append(NvmlSource(config.nvml_module))
+        meters.sources.append(NvmlSource(config.nvml_module, clock=config.clock))
     if config.use_amdsmi:
-        meters.sources.append(AmdSmiSource(config.amdsmi_module))
+        meters.sources.append(AmdSmiSource(config.amdsmi_module, clock=config.clock))
     covered = {c.domain for c in meters.channels}
     if Domain.PSYS in covered:
         covered.add(Domain.CPU)
     skip = frozenset(covered & {Domain.CPU, Domain.GPU})
-    meters.sources.append(HwmonSource(config.hwmon_root, skip_domains=skip))
+    meters.sources.append(HwmonSource(config.hwmon_root, skip_domains=skip, clock=config.clock))
     if config.validate_wait_s > 0:
         validate_meters(meters, config.validate_wait_s)
     covered = {c.domain for c in meters.channels}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .base import Channel, Diagnosis, Domain, Kind, MeterSource, Method, Reading, Status
@@ -19,8 +21,10 @@ class HwmonSource(MeterSource):
 
     name = "hwmon"
 
-    def __init__(self, root: Path, skip_domains: frozenset[Domain] = frozenset()) -> None:
-        super().__init__()
+    def __init__(
+        self, root: Path, skip_domains: frozenset[Domain] = frozenset(), clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(clock)
         self._root = root
         self._files: dict[str, Path] = {}
         self._last_uj: dict[str, int] = {}
@@ -97,19 +101,20 @@ class HwmonSource(MeterSource):
     def read(self) -> dict[str, Reading]:
         readings: dict[str, Reading] = {}
         for channel in self._channels:
+            started = self._clock()
             try:
                 raw = int(self._files[channel.id].read_text().strip())
             except (OSError, ValueError):
                 value = self._joules.get(channel.id, self._last_w.get(channel.id, 0.0))
-                readings[channel.id] = Reading(value, ("read-error",))
+                readings[channel.id] = self._stamped(Reading(value, ("read-error",)), started)
                 continue
             if channel.kind is Kind.ENERGY:
                 last = self._last_uj[channel.id]
                 flags: tuple[str, ...] = () if raw >= last else ("counter-reset",)
                 self._joules[channel.id] += (raw - last if raw >= last else raw) / 1e6
                 self._last_uj[channel.id] = raw
-                readings[channel.id] = Reading(self._joules[channel.id], flags)
+                readings[channel.id] = self._stamped(Reading(self._joules[channel.id], flags), started)
             else:
                 self._last_w[channel.id] = raw / 1e6
-                readings[channel.id] = Reading(raw / 1e6)
+                readings[channel.id] = self._stamped(Reading(raw / 1e6), started)
         return readings

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import time
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -25,8 +27,8 @@ class NvmlSource(MeterSource):
 
     name = "nvml"
 
-    def __init__(self, nvml: ModuleType | None = None) -> None:
-        super().__init__()
+    def __init__(self, nvml: ModuleType | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(clock)
         self._nvml: Any = nvml
         self._handles: dict[str, Any] = {}
         self._initialised = False
@@ -123,6 +125,7 @@ class NvmlSource(MeterSource):
         readings: dict[str, Reading] = {}
         for channel in self._channels:
             handle = self._handles[channel.id]
+            started = self._clock()  # an NVML call can take milliseconds: date each GPU on its own
             try:
                 if channel.kind is Kind.ENERGY:
                     raw = int(nvml.nvmlDeviceGetTotalEnergyConsumption(handle))
@@ -131,17 +134,17 @@ class NvmlSource(MeterSource):
                     flags: tuple[str, ...] = () if raw >= last else ("counter-reset",)
                     self._joules[channel.id] += (raw - last if raw >= last else raw) / 1000.0
                     self._last_energy_mj[channel.id] = raw
-                    readings[channel.id] = Reading(self._joules[channel.id], flags)
+                    readings[channel.id] = self._stamped(Reading(self._joules[channel.id], flags), started)
                 else:
                     watts = nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0
                     self._last_power_w[channel.id] = watts
-                    readings[channel.id] = Reading(watts)
+                    readings[channel.id] = self._stamped(Reading(watts), started)
             except nvml.NVMLError:
                 # Survive transient NVML errors (GPU busy resetting, Xid): repeat the last value, flagged.
                 last_value = (
                     self._joules[channel.id] if channel.kind is Kind.ENERGY else self._last_power_w.get(channel.id, 0.0)
                 )
-                readings[channel.id] = Reading(last_value, ("read-error",))
+                readings[channel.id] = self._stamped(Reading(last_value, ("read-error",)), started)
         return readings
 
     def power_now(self, channel_id: str) -> float | None:

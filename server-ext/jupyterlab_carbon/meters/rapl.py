@@ -62,9 +62,8 @@ class RaplSource(MeterSource):
     name = "rapl"
 
     def __init__(self, root: Path, clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
+        super().__init__(clock)
         self._root = root
-        self._clock = clock
         self._states: dict[str, _CounterState] = {}
         self._open()
 
@@ -177,13 +176,13 @@ class RaplSource(MeterSource):
 
     def read(self) -> dict[str, Reading]:
         readings: dict[str, Reading] = {}
-        now = self._clock()
         for channel in self._channels:
             state = self._states[channel.id]
+            now = self._clock()
             try:
                 raw = _read_int(state.zone.energy_file)
             except (OSError, ValueError):
-                readings[channel.id] = Reading(state.joules, ("read-error",))
+                readings[channel.id] = self._stamped(Reading(state.joules, ("read-error",)), now)
                 continue
             flags: tuple[str, ...] = ()
             if raw >= state.last_raw_uj:
@@ -200,7 +199,7 @@ class RaplSource(MeterSource):
             state.joules += delta_uj / 1e6
             state.last_raw_uj = raw
             state.last_time = now
-            readings[channel.id] = Reading(state.joules, flags)
+            readings[channel.id] = self._stamped(Reading(state.joules, flags), now)
         return readings
 
     def min_wrap_seconds(self) -> float | None:
