@@ -1,9 +1,9 @@
 import { badgesPlugin } from './badges/plugin';
-import { clientPlugin } from './client/plugin';
+import { clientPlugin, versionCheckPlugin } from './client/plugin';
 import { statusBarPlugin } from './statusbar/statusbar';
 
 export * from './tokens';
 export { CarbonAPIError, CarbonClient, requestAPI } from './client/client';
 export { formatCarbon, formatCost, formatDuration, formatEnergy, formatPower } from './format';
 
-export default [clientPlugin, statusBarPlugin, badgesPlugin];
+export default [clientPlugin, versionCheckPlugin, statusBarPlugin, badgesPlugin];

@@ -63,22 +63,22 @@ export async function requestAPI<T>(
     throw new ServerConnection.NetworkError(error as TypeError);
   }
   const text = await response.text();
-  let data: unknown = text;
-  if (text.length > 0) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = text;
-    }
-  }
   if (!response.ok) {
-    const message =
-      typeof data === 'object' && data !== null && 'message' in data
-        ? String((data as { message: unknown }).message)
-        : `${response.status} ${response.statusText}`;
-    throw new CarbonAPIError(response.status, message);
+    throw new CarbonAPIError(response.status, Private.errorMessage(response, text));
   }
-  return data as T;
+  if (response.status === 204) {
+    return undefined as T;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    // Never pass text on as data: a body that is not JSON (such as a non-standard `Infinity`)
+    // is a server fault, and the caller must see it as one.
+    throw new CarbonAPIError(
+      response.status,
+      `The server's answer to ${NAMESPACE}/${endPoint} is not valid JSON: ${Private.excerpt(text)}`
+    );
+  }
 }
 
 /** Reconnection delays of the events socket: doubling from 1 s up to 30 s. */
@@ -176,4 +176,31 @@ export class CarbonClient implements ICarbonClient, IDisposable {
   private _attempt = 0;
   private _reconnectTimer = 0;
   private _disposed = false;
+}
+
+namespace Private {
+  /** How much of an unexpected body an error message quotes. */
+  const EXCERPT_LENGTH = 80;
+
+  /** The start of a body, on one line, for an error message. */
+  export function excerpt(text: string): string {
+    if (text.length === 0) {
+      return '(empty)';
+    }
+    const line = text.replace(/\s+/g, ' ');
+    return line.length > EXCERPT_LENGTH ? `${line.slice(0, EXCERPT_LENGTH)}…` : line;
+  }
+
+  /** The server's JSON `message` when it sent one, else the HTTP status. */
+  export function errorMessage(response: Response, text: string): string {
+    try {
+      const data: unknown = JSON.parse(text);
+      if (typeof data === 'object' && data !== null && 'message' in data) {
+        return String((data as { message: unknown }).message);
+      }
+    } catch {
+      // Not JSON (a proxy's or Jupyter's HTML error page): fall back to the status line.
+    }
+    return `${response.status} ${response.statusText}`.trim();
+  }
 }

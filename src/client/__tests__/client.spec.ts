@@ -4,10 +4,15 @@ import { CarbonAPIError, CarbonClient, reconnectDelay } from '../client';
 
 type FetchArgs = [RequestInfo, RequestInit?];
 
-function settingsAnswering(status: number, body: string, calls: FetchArgs[]): ServerConnection.ISettings {
+function settingsAnswering(
+  status: number,
+  body: string,
+  calls: FetchArgs[],
+  statusText = ''
+): ServerConnection.ISettings {
   const fakeFetch = async (...args: FetchArgs): Promise<Response> => {
     calls.push(args);
-    return new Response(body, { status, headers: { 'Content-Type': 'application/json' } });
+    return new Response(body, { status, statusText, headers: { 'Content-Type': 'application/json' } });
   };
   return ServerConnection.makeSettings({
     baseUrl: 'http://localhost:8888/base/',
@@ -42,11 +47,42 @@ describe('CarbonClient', () => {
     expect(error.message).toBe('bad window');
   });
 
-  it('falls back to the HTTP status text when the body is not JSON', async () => {
-    const client = new CarbonClient(settingsAnswering(502, 'Bad gateway', []));
+  it('falls back to the HTTP status line when an error body is not JSON', async () => {
+    const client = new CarbonClient(settingsAnswering(502, '<html>Bad gateway</html>', [], 'Bad Gateway'));
     const error = await client.status().catch(e => e);
     expect(error).toBeInstanceOf(CarbonAPIError);
     expect(error.status).toBe(502);
+    expect(error.message).toBe('502 Bad Gateway');
+  });
+
+  it('says only the status when the server gave no reason phrase', async () => {
+    const client = new CarbonClient(settingsAnswering(503, '', []));
+    const error = await client.status().catch(e => e);
+    expect(error.message).toBe('503');
+  });
+
+  it('rejects a successful answer whose body is not valid JSON, quoting it', async () => {
+    // What the server once sent after a settings write of 1e308: Python's non-standard Infinity.
+    const body = '{"total": 1, "runs": [{"gco2e": Infinity}]}';
+    const client = new CarbonClient(settingsAnswering(200, body, []));
+    const error = await client.runs().catch(e => e);
+    expect(error).toBeInstanceOf(CarbonAPIError);
+    expect(error.status).toBe(200);
+    expect(error.message).toBe(
+      'The server\'s answer to carbon/runs is not valid JSON: {"total": 1, "runs": [{"gco2e": Infinity}]}'
+    );
+  });
+
+  it('rejects an empty successful answer, and quotes a long one only in part', async () => {
+    const empty = new CarbonClient(settingsAnswering(200, '', []));
+    expect((await empty.power().catch(e => e)).message).toBe(
+      "The server's answer to carbon/power is not valid JSON: (empty)"
+    );
+    const long = new CarbonClient(settingsAnswering(200, `[NaN,\n${'1, '.repeat(100)}]`, []));
+    expect((await long.power().catch(e => e)).message).toBe(
+      // Whitespace runs become one space; 80 characters are kept.
+      `The server's answer to carbon/power is not valid JSON: [NaN, ${'1, '.repeat(24)}1,…`
+    );
   });
 });
 
