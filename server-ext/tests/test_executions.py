@@ -23,10 +23,8 @@ BUSY_LOOP = (
 
 
 async def start_kernel(jp_fetch: Any) -> str:
+    # No head start: the server answers only once the watcher hears the kernel.
     response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
-    # JupyterLab spends a few hundred ms between a kernel's start and the first cell (kernel
-    # info, session, comms); give the watcher's IOPub subscription that same head start.
-    await asyncio.sleep(0.5)
     return json.loads(response.body)["id"]
 
 

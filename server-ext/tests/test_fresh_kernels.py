@@ -1,0 +1,89 @@
+"""A cell sent the moment a kernel is up is recorded, once, over either transport.
+
+The watcher's IOPub subscription takes a few ms to reach the kernel; a cell sent right after
+``POST /api/kernels`` used to lose its busy message (or all of it) in that gap. Now the server
+answers the start only once the subscription is confirmed, so no head start is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.session import Session
+
+from .test_executions import KernelChannel, runs_for
+
+KERNELS_PER_TRANSPORT = 50
+AT_ONCE = 5  # kernels started together (the machine has 2 cores)
+
+
+async def _start(jp_fetch: Any) -> str:
+    response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
+    return str(json.loads(response.body)["id"])
+
+
+async def _stop(jp_fetch: Any, kernel_id: str) -> None:
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+
+async def _over_websocket(jp_fetch: Any, jp_ws_fetch: Any) -> tuple[str, str]:
+    kernel_id = await _start(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    msg_id = channel.send_execute("x = 6 * 7")
+    await channel.wait_idle(msg_id)
+    channel.ws.close()
+    return kernel_id, msg_id
+
+
+async def _over_zmq(jp_fetch: Any, jp_serverapp: Any) -> tuple[str, str]:
+    kernel_id = await _start(jp_fetch)
+    manager = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    # A client of its own, as a ZMQ tool with the connection file would make (same key, new session).
+    client = AsyncKernelClient(session=Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme))
+    client.load_connection_info(manager.get_connection_info())
+    client.start_channels()
+    try:
+        msg_id = client.execute("x = 6 * 7")  # at once: no kernel_info, no wait_for_ready
+        reply = await asyncio.wait_for(client.get_shell_msg(), 60)
+        assert reply["parent_header"]["msg_id"] == msg_id
+    finally:
+        client.stop_channels()
+    return kernel_id, msg_id
+
+
+async def _check_recorded(jp_fetch: Any, sent: list[tuple[str, str]]) -> None:
+    missing, duplicated, late = [], [], []
+    for kernel_id, msg_id in sent:
+        runs = await runs_for(jp_fetch, 1, timeout=20, kernel_id=kernel_id)
+        found = [r for r in runs if r["msg_id"] == msg_id]
+        if not found:
+            missing.append(kernel_id)
+        if len(runs) > 1:
+            duplicated.append(kernel_id)
+        late.extend(kernel_id for r in found if "late-start" in r["flags"])
+    assert not missing, f"{len(sent) - len(missing)} of {len(sent)} first cells recorded"
+    assert not duplicated, f"recorded more than once on {len(duplicated)} kernels"
+    # With the start answered after the subscription is confirmed, nothing is even late.
+    assert not late, f"{len(late)} of {len(sent)} first cells seen late"
+
+
+async def _in_batches(make: Any, stop: Any) -> list[tuple[str, str]]:
+    sent: list[tuple[str, str]] = []
+    for _ in range(KERNELS_PER_TRANSPORT // AT_ONCE):
+        batch = await asyncio.gather(*(make() for _ in range(AT_ONCE)))
+        sent.extend(batch)
+        await asyncio.gather(*(stop(kernel_id) for kernel_id, _ in batch))
+    return sent
+
+
+async def test_first_cell_over_the_websocket_of_fresh_kernels(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    sent = await _in_batches(lambda: _over_websocket(jp_fetch, jp_ws_fetch), lambda k: _stop(jp_fetch, k))
+    await _check_recorded(jp_fetch, sent)
+
+
+async def test_first_cell_over_zmq_of_fresh_kernels(jp_fetch: Any, jp_serverapp: Any) -> None:
+    sent = await _in_batches(lambda: _over_zmq(jp_fetch, jp_serverapp), lambda k: _stop(jp_fetch, k))
+    await _check_recorded(jp_fetch, sent)

@@ -1,0 +1,82 @@
+"""An execution whose first messages were missed is recovered, flagged late-start, never dropped."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from jupyterlab_carbon.executions.iopub import IOPubEvent, decode
+
+from .test_executions import KernelChannel, runs_for, start_kernel
+
+
+def _drop_first(jp_serverapp: Any, kernel_id: str, kinds: set[tuple[str, str | None]]) -> None:
+    """Make the watcher miss the first message of each kind (type, execution state) on this kernel."""
+    watch = jp_serverapp.web_app.settings["jupyterlab_carbon"]["watcher"]._watches[kernel_id]
+    subscription = watch.subscription
+    deliver = subscription._on_event
+    missed: set[tuple[str, str | None]] = set()
+
+    def lossy(event: IOPubEvent) -> None:
+        key = (event.msg_type, (event.content or {}).get("execution_state"))
+        if event.parent_type == "execute_request" and key in kinds and key not in missed:
+            missed.add(key)
+            return
+        deliver(event)
+
+    subscription._on_event = lossy
+
+
+@pytest.mark.parametrize(
+    "missed",
+    [
+        {("status", "busy")},
+        {("status", "busy"), ("execute_input", None)},
+    ],
+    ids=["busy", "busy-and-input"],
+)
+async def test_missed_start_is_recovered(
+    jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any, missed: set[tuple[str, str | None]]
+) -> None:
+    kernel_id = await start_kernel(jp_fetch)
+    _drop_first(jp_serverapp, kernel_id, missed)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    first, t0, t1 = await channel.run("import time; time.sleep(0.5)")
+    second, _, _ = await channel.run("2 + 2")
+    runs = await runs_for(jp_fetch, 2, kernel_id=kernel_id)
+    by_msg = {r["msg_id"]: r for r in runs}
+    assert sorted(by_msg) == sorted([first, second]) and len(runs) == 2
+    late = by_msg[first]
+    assert "late-start" in late["flags"] and "late-start" not in by_msg[second]["flags"]
+    assert late["ended_at"] == pytest.approx(t1, abs=1e-3)
+    # From the input's timestamp (microseconds after busy) or the request's own time (the
+    # client sent it just before busy): either way the window is the cell's, give or take ms.
+    assert late["started_at"] == pytest.approx(t0, abs=0.05)
+    assert late["node_j"] > 0
+
+
+def _frames(session: Any, msg_type: str, parent_type: str, content: dict[str, Any]) -> list[bytes]:
+    parent = session.msg_header(parent_type)
+    message = session.msg(msg_type, content=content, parent={"header": parent})
+    return [b"topic", *session.serialize(message)]
+
+
+def test_decode_reads_content_only_when_needed() -> None:
+    from jupyter_client.session import Session
+
+    session = Session(key=uuid.uuid4().hex.encode())
+    busy = decode(_frames(session, "status", "execute_request", {"execution_state": "busy"}), session)
+    assert busy is not None and busy.content == {"execution_state": "busy"} and busy.parent_type == "execute_request"
+    # A large output: the header is read, the megabyte is not parsed.
+    text = "x" * 1_000_000
+    frames = _frames(session, "stream", "execute_request", {"name": "stdout", "text": text})
+    frames[-1] = b"not json at all"  # were the content parsed, this would fail
+    stream = decode(frames, session)
+    assert stream is not None and stream.content is None and stream.msg_type == "stream"
+    # A wanted message with a bad signature is refused, not trusted.
+    forged = _frames(session, "status", "execute_request", {"execution_state": "idle"})
+    forged[2] = b"0" * 64
+    assert decode(forged, session) is None
+    assert decode([b"no delimiter"], session) is None

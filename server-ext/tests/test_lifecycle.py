@@ -1,0 +1,113 @@
+"""Executions cut short keep their record and say why: restart, shutdown, kernel crash, server stop or crash."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .fakesysfs import FakePowercap
+from .liveserver import LiveServer
+from .test_executions import KernelChannel, runs_for, start_kernel
+
+LONG_CELL = "import time\ntime.sleep(60)"
+
+
+async def _running_cell(jp_fetch: Any, jp_ws_fetch: Any, code: str = LONG_CELL) -> tuple[str, str, float]:
+    kernel_id = await start_kernel(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    msg_id = channel.send_execute(code)
+    await asyncio.sleep(1.0)
+    return kernel_id, msg_id, time.time()
+
+
+async def test_a_restart_mid_cell_is_flagged_kernel_restart(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    kernel_id, msg_id, cut = await _running_cell(jp_fetch, jp_ws_fetch)
+    await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="")
+    [run] = await runs_for(jp_fetch, 1, kernel_id=kernel_id)
+    assert run["msg_id"] == msg_id and run["status"] == "interrupted"
+    assert "kernel-restart" in run["flags"] and "kernel-shutdown" not in run["flags"]
+    assert run["ended_at"] <= time.time() and run["duration_s"] == pytest.approx(1.0, abs=1.0)
+    assert run["ended_at"] >= cut - 0.5
+
+
+async def test_a_shutdown_mid_cell_is_flagged_kernel_shutdown(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    kernel_id, msg_id, _ = await _running_cell(jp_fetch, jp_ws_fetch)
+    await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+    [run] = await runs_for(jp_fetch, 1, kernel_id=kernel_id)
+    assert run["msg_id"] == msg_id and run["status"] == "interrupted"
+    assert "kernel-shutdown" in run["flags"] and "kernel-restart" not in run["flags"]
+
+
+async def test_a_kernel_crash_ends_the_window_when_the_kernel_died(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    kernel_id = await start_kernel(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    msg_id = channel.send_execute("import os, time\ntime.sleep(1)\nos._exit(1)")
+    # The restarter notices the death within its 3 s poll and restarts the kernel.
+    [run] = await runs_for(jp_fetch, 1, timeout=30, kernel_id=kernel_id)
+    assert run["msg_id"] == msg_id and run["status"] == "interrupted"
+    assert "kernel-crash" in run["flags"]
+    # The window ends when the process exited (about 1 s in), not when the restart came.
+    assert run["duration_s"] == pytest.approx(1.0, abs=0.4)
+    # The restarted kernel is watched again: its next cell is recorded too.
+    await asyncio.sleep(1.0)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    after, _, _ = await channel.run("1 + 1")
+    runs = await runs_for(jp_fetch, 2, kernel_id=kernel_id)
+    assert after in {r["msg_id"] for r in runs}
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, live_powercap: FakePowercap) -> Any:
+    server = LiveServer(tmp_path / "server", live_powercap.root)
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+def test_a_server_crash_mid_cell_is_marked_at_the_next_start(live_server: LiveServer) -> None:
+    server = live_server.start()
+    kernel_id, client = server.start_kernel()
+    client.execute("x = 1")
+    msg_id = client.execute(LONG_CELL)
+    server.wait_running(kernel_id)
+    time.sleep(0.5)  # the running row is committed in the recorder's next group
+    client.stop_channels()
+    server.stop(signal.SIGKILL)
+
+    server.start()
+    deadline = time.monotonic() + 20
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and len(runs) < 2:
+        runs = server.runs(kernel_id=kernel_id)
+        time.sleep(0.2)
+    by_msg = {r["msg_id"]: r for r in runs}
+    assert msg_id in by_msg, server.log()
+    crashed = by_msg[msg_id]
+    assert crashed["status"] == "interrupted"
+    assert {"server-crash", "end-unknown"} <= set(crashed["flags"])
+    assert crashed["code_preview"] == "import time" and crashed["execution_count"] == 2
+    assert "server-crash" not in next(r for r in runs if r["msg_id"] != msg_id)["flags"]
+    assert "server-crash" in server.log()
+
+
+def test_a_clean_stop_mid_cell_records_server_shutdown_and_closes_the_ledger(live_server: LiveServer) -> None:
+    server = live_server.start()
+    kernel_id, client = server.start_kernel()
+    msg_id = client.execute(LONG_CELL)
+    server.wait_running(kernel_id)
+    time.sleep(1.0)
+    client.stop_channels()
+    server.stop(signal.SIGTERM)
+    wal = server.ledger_path.with_name("ledger.sqlite-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "the write-ahead log was folded back"
+
+    server.start()
+    [run] = server.runs(kernel_id=kernel_id)
+    assert run["msg_id"] == msg_id and run["status"] == "interrupted"
+    assert "server-shutdown" in run["flags"] and "server-crash" not in run["flags"]
+    assert run["duration_s"] == pytest.approx(1.0, abs=1.5)
