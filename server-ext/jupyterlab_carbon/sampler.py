@@ -25,6 +25,9 @@ IDLE_PERCENTILE = 0.05
 # The power next to an edge read is measured over at least this span: shorter, a counter's
 # own update interval (RAPL: ~1 ms) would make the figure noisy.
 MIN_POWER_SPAN_S = 0.01
+# ...and over as much as this span where reads allow, to average the power's own ripple, but no
+# more: further away the power has less to do with the edge's.
+MAX_POWER_SPAN_S = 0.25
 # After the read that follows a window's end, one more read this long after it gives the
 # power after the end (see Sampler.read_power_after): the latency it adds to a record.
 AFTER_READ_S = 0.02
@@ -327,9 +330,9 @@ def cumulative_at(
     milliseconds after each (ipykernel's IOPub thread waits for the GIL while a cell computes).
     Interpolating linearly between the reads around ``t`` would spread the step over their whole
     interval. Instead ``t`` is taken from the read nearest to it, and the energy between the two
-    at the power measured on the far side of that read, over at least ``MIN_POWER_SPAN_S``: the
-    power after a read that follows ``t``, or before one that precedes it. Without such a
-    neighbour, the reads around ``t`` are interpolated linearly.
+    at the power measured on the far side of that read (over ``MIN_POWER_SPAN_S`` to
+    ``MAX_POWER_SPAN_S``): the power after a read that follows ``t``, or before one that precedes
+    it. Without such a neighbour, the reads around ``t`` are interpolated linearly.
 
     ``next_edge`` (time, joules) is the next change known after ``t``, such as a cell's end
     when ``t`` is its start: the power after a read is not measured across it, so that a
@@ -342,24 +345,39 @@ def cumulative_at(
     if index < count and times[index] == t:
         return joules[index], False
     outside = index in (0, count)
-    follows = index < count and (index == 0 or times[index] - t <= t - times[index - 1])
-    if follows:
-        far = next((j for j in range(index + 1, count) if times[j] - times[index] >= MIN_POWER_SPAN_S), None)
-        if next_edge is not None and next_edge[0] - times[index] >= MIN_POWER_SPAN_S and (
-            far is None or times[far] > next_edge[0]
-        ):
-            watts = (next_edge[1] - joules[index]) / (next_edge[0] - times[index])
-            return joules[index] - watts * (times[index] - t), outside
+    if index < count and (index == 0 or times[index] - t <= t - times[index - 1]):
+        beyond = list(zip(times[index + 1 :], joules[index + 1 :], strict=True))
+        if next_edge is not None and next_edge[0] > times[index]:
+            within = [point for point in beyond if point[0] < next_edge[0]] + [next_edge]
+            far = _far_point(times[index], within) or _far_point(times[index], beyond)
+        else:
+            far = _far_point(times[index], beyond)
         if far is not None:
-            watts = (joules[far] - joules[index]) / (times[far] - times[index])
+            watts = (far[1] - joules[index]) / (far[0] - times[index])
             return joules[index] - watts * (times[index] - t), outside
-    else:
+    elif index > 0:
         near = index - 1
-        far = next((j for j in range(near - 1, -1, -1) if times[near] - times[j] >= MIN_POWER_SPAN_S), None)
+        before = list(zip(times[near - 1 :: -1], joules[near - 1 :: -1], strict=True)) if near > 0 else []
+        far = _far_point(times[near], before)
         if far is not None:
-            watts = (joules[near] - joules[far]) / (times[near] - times[far])
+            watts = (joules[near] - far[1]) / (times[near] - far[0])
             return joules[near] + watts * (t - times[near]), outside
     lo = min(max(index - 1, 0), count - 2)
     span = times[lo + 1] - times[lo]
     fraction = (t - times[lo]) / span if span > 0 else 1.0
     return joules[lo] + (joules[lo + 1] - joules[lo]) * fraction, outside
+
+
+def _far_point(near_t: float, points: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """Of ``points`` (time, joules) moving away from a read at ``near_t``, the one to measure the
+    power next to that read against: the farthest within MAX_POWER_SPAN_S, else the nearest at
+    least MIN_POWER_SPAN_S away; None if none is that far."""
+    chosen: tuple[float, float] | None = None
+    for point in points:
+        span = abs(point[0] - near_t)
+        if span < MIN_POWER_SPAN_S:
+            continue
+        if span > MAX_POWER_SPAN_S:
+            return chosen or point
+        chosen = point
+    return chosen
