@@ -58,28 +58,28 @@ class NotebookTotal extends Widget {
     const trans = this._trans;
     const path = this._panel.context.path;
     const session = sessionTotals.get(path) ?? { energy_j: 0, gco2e: 0, runs: 0 };
-    let allTime = '';
+    let allTime: string;
     try {
       const totals = await this._client.totals({ notebook_path: path });
       const costs = Object.entries(totals.costs)
         .map(([currency, amount]) => formatCost(amount, currency))
         .join(' + ');
       allTime = trans.__(
-        'All time: %1 · %2%3 in %4 runs',
+        'All time: %1 · %2%3 in %4',
         formatEnergy(totals.attributed_j, unit),
         formatCarbon(totals.gco2e),
         costs ? ` · ${costs}` : '',
-        String(totals.runs)
+        trans._n('%1 run', '%1 runs', totals.runs)
       );
     } catch (error) {
       allTime = trans.__('All time: unavailable (%1)', (error as Error).message);
     }
     this.node.textContent = `Σ ${formatEnergy(session.energy_j, unit)} · ${formatCarbon(session.gco2e)}`;
     const text = trans.__(
-      'This notebook, this session: %1 · %2 in %3 runs. %4',
+      'This notebook, this session: %1 · %2 in %3. %4',
       formatEnergy(session.energy_j, unit),
       formatCarbon(session.gco2e),
-      String(session.runs),
+      trans._n('%1 run', '%1 runs', session.runs),
       allTime
     );
     this.node.title = text;
@@ -219,7 +219,10 @@ class NotebookCarbon {
   }
 
   /** New cells: their widgets exist already (the notebook handles the change first). */
-  private _onCellsChanged(_: unknown, change: { type: string; newIndex: number; newValues: readonly ICellModel[] }): void {
+  private _onCellsChanged(
+    _: unknown,
+    change: { type: string; newIndex: number; newValues: readonly ICellModel[] }
+  ): void {
     if (change.type !== 'add') {
       return; // removed cells dispose their widgets, and the badges go with them
     }

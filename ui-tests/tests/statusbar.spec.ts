@@ -8,7 +8,7 @@ test.describe('status bar power', () => {
     await expect(item.locator('.jp-carbon-StatusItem-text')).toHaveText(/⚡ \d+(\.\d+)? (mW|W|kW)/, {
       timeout: 30000
     });
-    // This machine has no meter: the reading is modeled and says so.
+    // The test server reads no meter (ui-tests/jupyter_server_test_config.py): modeled, and said so.
     await expect(item.locator('.jp-carbon-StatusItem-modeled')).toHaveText('modeled');
     // Read both at once: the item re-renders with every new reading.
     const [tooltip, label] = await item.evaluate(node => [node.title, node.getAttribute('aria-label')]);
