@@ -93,7 +93,8 @@ export function formatCost(amount: number | null | undefined, currency: string |
   if (amount === null || amount === undefined || !Number.isFinite(amount)) {
     return '–';
   }
-  const digits = Math.abs(amount) >= 0.01 || amount === 0 ? { maximumFractionDigits: 2 } : { maximumSignificantDigits: 2 };
+  const digits =
+    Math.abs(amount) >= 0.01 || amount === 0 ? { maximumFractionDigits: 2 } : { maximumSignificantDigits: 2 };
   if (currency && /^[A-Za-z]{3}$/.test(currency)) {
     try {
       return new Intl.NumberFormat(undefined, { style: 'currency', currency, ...digits }).format(amount);

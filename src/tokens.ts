@@ -122,9 +122,7 @@ export interface IExecutionStarted {
 
 /** Messages of the events WebSocket. */
 export type CarbonEvent =
-  | ({ type: 'power' } & IPower)
-  | ({ type: 'execution-started' } & IExecutionStarted)
-  | { type: 'run'; run: IRun };
+  ({ type: 'power' } & IPower) | ({ type: 'execution-started' } & IExecutionStarted) | { type: 'run'; run: IRun };
 
 /** The user's intensity settings, as sent to PUT /carbon/intensity. */
 export interface IIntensitySettings {

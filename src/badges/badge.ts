@@ -1,7 +1,15 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { EnergyUnit, formatCarbon, formatCost, formatDuration, formatEnergy, formatPower, significant } from '../format';
+import {
+  EnergyUnit,
+  formatCarbon,
+  formatCost,
+  formatDuration,
+  formatEnergy,
+  formatPower,
+  significant
+} from '../format';
 import { RelativeLevel } from './scale';
 import { ICarbonSummary } from './summary';
 
@@ -196,7 +204,11 @@ export class CellBadge extends Widget {
     const levelText = this._level
       ? trans.__('%1 compared with the other cells of this notebook', Private.levelWord(trans, this._level))
       : '';
-    const label = trans.__('Energy of the last run: %1. %2 Press Enter for details.', parts.join(', '), marks.join(', '));
+    const label = trans.__(
+      'Energy of the last run: %1. %2 Press Enter for details.',
+      parts.join(', '),
+      marks.join(', ')
+    );
     chip.setAttribute('aria-label', `${label} ${levelText}`.trim());
     chip.title = levelText || trans.__('Click for details');
     this.show();
@@ -320,7 +332,11 @@ namespace Private {
     if (summary.history.length > 0) {
       section(node, trans.__('Previous runs of this cell'));
       const history = document.createElement('table');
-      row(history.createTHead(), [trans.__('When'), trans.__('Duration'), trans.__('Energy'), trans.__('Carbon')], true);
+      row(
+        history.createTHead(),
+        [trans.__('When'), trans.__('Duration'), trans.__('Energy'), trans.__('Carbon')],
+        true
+      );
       const rows = history.createTBody();
       for (const entry of summary.history) {
         row(rows, [
@@ -335,7 +351,12 @@ namespace Private {
     const power = summary.duration_s > 0 ? summary.energy_j / summary.duration_s : null;
     const footer = document.createElement('p');
     footer.className = 'jp-carbon-Popover-footer';
-    footer.textContent = trans.__('Mean power %1 on %2 · methods: %3', formatPower(power), summary.host, summary.methods.join(', '));
+    footer.textContent = trans.__(
+      'Mean power %1 on %2 · methods: %3',
+      formatPower(power),
+      summary.host,
+      summary.methods.join(', ')
+    );
     node.append(footer);
     return node;
   }

@@ -120,11 +120,7 @@ export class CarbonClient implements ICarbonClient, IDisposable {
   }
 
   setIntensity(settings: IIntensitySettings): Promise<IIntensityState> {
-    return requestAPI<IIntensityState>(
-      'intensity',
-      { method: 'PUT', body: JSON.stringify(settings) },
-      this._settings
-    );
+    return requestAPI<IIntensityState>('intensity', { method: 'PUT', body: JSON.stringify(settings) }, this._settings);
   }
 
   async executions(): Promise<IExecutionStarted[]> {

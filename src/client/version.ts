@@ -4,7 +4,6 @@ import { TranslationBundle } from '@jupyterlab/translation';
 // A require, not an import: package.json lies outside the compiled src/ folder; the bundler
 // (and jest) resolve it. Declared here alone rather than pulling Node's types into browser code.
 declare function require(path: string): unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const packageJson = require('../../package.json') as { version: string };
 
 /** The version of this frontend. */

@@ -1,13 +1,6 @@
 import { CodeCellModel } from '@jupyterlab/cells';
 
-import {
-  clearSummary,
-  HISTORY_LENGTH,
-  isSummary,
-  METADATA_KEY,
-  readSummary,
-  writeSummary
-} from '../summary';
+import { clearSummary, HISTORY_LENGTH, isSummary, METADATA_KEY, readSummary, writeSummary } from '../summary';
 import { run } from './fixtures';
 
 const IMPACT = {
