@@ -57,8 +57,18 @@ STEP_WINDOW_LENGTHS_S = (0.1, 0.3, 1.0, 2.0, 10.0)
 DEFAULT_PERIOD_S = 0.5  # CarbonConfig.sample_period_s
 # The record is built on the recorder's thread once the end read has returned: this much later.
 BUILD_LATENCY_S = (0.0005, 0.005)
-NOISY_LOAD_SD = 0.2  # noisy-load: each 10 ms value is the level times (1 + sd N(0, 1)), floored at 0.2
-STEP_CELLS_SD = 0.05  # the step cases' cells: a steady computation's ripple (see --step-noise)
+
+@dataclass(frozen=True)
+class Ripple:
+    """How power wanders around its level every 10 ms: level x (1 + sd N(0, 1)), floored at 0.2,
+    and with ``bursts``, a 10-40 ms turbo burst at 1.8x starting in 0.5 % of the 10 ms steps."""
+
+    sd: float
+    bursts: bool
+
+
+NOISY = Ripple(0.2, True)  # the noisy-load case's: an uneven load
+STEADY = Ripple(0.05, False)  # a steady computation's (the step cases' by default; see --step-ripple)
 
 
 def target_for(length_s: float) -> float | None:
@@ -123,10 +133,10 @@ class Run:
 
 
 def noisy(
-    levels: Sequence[tuple[float, float]], end: float, sd: float, rng: random.Random
+    levels: Sequence[tuple[float, float]], end: float, ripple: Ripple, rng: random.Random
 ) -> tuple[PiecewiseConstant, PiecewiseConstant]:
-    """Levels ``(from_t, watts)`` held until the next one, times a new noise factor every 10 ms
-    (and rare 10-40 ms bursts at 1.8x); returns the noisy profile and the levels alone.
+    """Levels ``(from_t, watts)`` held until the next one, with ``ripple`` on top; returns the
+    profile and the levels alone.
 
     Real package power is never constant over a sample period. Which part of that ripple falls
     between an edge and its late read, no read can tell: the levels let the report say how much
@@ -139,9 +149,9 @@ def noisy(
     burst = 0
     for left in bounds[:-1]:
         level = levels[max(bisect.bisect_right(starts, left + 1e-12) - 1, 0)][1]
-        if burst == 0 and rng.random() < 0.005:
+        if ripple.bursts and burst == 0 and rng.random() < 0.005:
             burst = rng.randint(1, 4)
-        factor = 1.8 if burst > 0 else max(0.2, 1.0 + sd * rng.gauss(0.0, 1.0))
+        factor = 1.8 if burst > 0 else max(0.2, 1.0 + ripple.sd * rng.gauss(0.0, 1.0))
         burst = max(burst - 1, 0)
         watts.append(level * factor)
         level_watts.append(level)
@@ -195,13 +205,13 @@ def noisy_load_run(duration_s: float, period_s: float, count: int, rng: random.R
         busy = not busy
         levels.append((t, rng.uniform(35.0, 90.0) if busy else rng.uniform(8.0, 15.0)))
         t = _on_grid(t + (rng.uniform(2.0, 30.0) if busy else rng.uniform(1.0, 10.0)))
-    profile, level_profile = noisy(levels, duration_s + 10.0, NOISY_LOAD_SD, rng)
+    profile, level_profile = noisy(levels, duration_s + 10.0, NOISY, rng)
     return Run(profile, level_profile, random_windows(duration_s, period_s, count, rng))
 
 
-def cells_run(at_start: bool, at_end: bool, sd: float) -> MakeRun:
-    """Cells one after another, each busy at 35-90 W, idle (8-15 W) between them, all under 10 ms
-    noise of ``sd``; the power steps up exactly at a cell's start (``at_start``) or 0.3-2 s before
+def cells_run(at_start: bool, at_end: bool, ripple: Ripple) -> MakeRun:
+    """Cells one after another, each busy at 35-90 W, idle (8-15 W) between them, all with
+    ``ripple``; the power steps up exactly at a cell's start (``at_start``) or 0.3-2 s before
     it, and down exactly at its end (``at_end``) or 0.3-2 s after it. ``count`` cells of each
     length, shuffled, at any phase of the periodic sampling (never on the 10 ms grid)."""
 
@@ -219,7 +229,7 @@ def cells_run(at_start: bool, at_end: bool, sd: float) -> MakeRun:
             levels += [(busy_from, rng.uniform(35.0, 90.0)), (busy_until, rng.uniform(8.0, 15.0))]
             windows[length].append((t0, t1))
             t = busy_until
-        profile, level_profile = noisy(levels, t + 3.0, sd, rng)
+        profile, level_profile = noisy(levels, t + 3.0, ripple, rng)
         return Run(profile, level_profile, windows)
 
     return make
@@ -499,13 +509,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--delays", type=Path, default=DELAYS_FILE, help="measured edge delays (edge_delays.py)")
     parser.add_argument("--delay-kind", default="cpu", help="which kind of cell's delays to replay")
     parser.add_argument("--package", type=Path, default=REPO, help="checkout whose server-ext/ is measured")
-    parser.add_argument("--step-noise", type=float, default=STEP_CELLS_SD,
-                        help="sd of the step cases' 10 ms ripple, relative to the level")
+    parser.add_argument("--step-ripple", choices=("steady", "noisy"), default="steady",
+                        help="the step cases' 10 ms ripple: steady (sd 5 %%) or noisy-load's (sd 20 %% and bursts)")
     parser.add_argument(
         "--sweep-periods", type=lambda text: [float(v) for v in text.split(",") if v], default=[0.1],
         help="comma-separated sample periods to compare with the default (empty: no sweep)",
     )
     args = parser.parse_args(argv)
+    step_ripple = STEADY if args.step_ripple == "steady" else NOISY
+    ripple_text = f"10 ms ripple of sd {step_ripple.sd:g}{' with bursts' if step_ripple.bursts else ''}."
     package = load_package(args.package.resolve())
     delays = EdgeDelays.load(args.delays, args.delay_kind)
 
@@ -525,16 +537,16 @@ def main(argv: Sequence[str] | None = None) -> int:
              noisy_load_run, args.duration, max_range_uj, max_range_uj // 2, RANDOM_WINDOW_LENGTHS_S),
         Case("step-at-start",
              "Cells busy at 35-90 W from exactly their start, staying busy 0.3-2 s past their end; idle 8-15 W "
-             f"between; 10 ms ripple of sd {args.step_noise:g}.",
-             cells_run(True, False, args.step_noise), 0.0, max_range_uj, top, STEP_WINDOW_LENGTHS_S),
+             "between; " + ripple_text,
+             cells_run(True, False, step_ripple), 0.0, max_range_uj, top, STEP_WINDOW_LENGTHS_S),
         Case("step-at-end",
              "Cells busy at 35-90 W from 0.3-2 s before their start until exactly their end; idle 8-15 W between; "
-             f"10 ms ripple of sd {args.step_noise:g}.",
-             cells_run(False, True, args.step_noise), 0.0, max_range_uj, top, STEP_WINDOW_LENGTHS_S),
+             + ripple_text,
+             cells_run(False, True, step_ripple), 0.0, max_range_uj, top, STEP_WINDOW_LENGTHS_S),
         Case("step-at-both",
              "Cells busy at 35-90 W exactly from their start to their end, idle 8-15 W before and after; "
-             f"10 ms ripple of sd {args.step_noise:g}.",
-             cells_run(True, True, args.step_noise), 0.0, max_range_uj, top, STEP_WINDOW_LENGTHS_S),
+             + ripple_text,
+             cells_run(True, True, step_ripple), 0.0, max_range_uj, top, STEP_WINDOW_LENGTHS_S),
     ]
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
@@ -589,6 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": args.seed,
         "windows_per_length_per_repeat": args.windows,
         "cells_per_length_per_repeat": args.cells,
+        "step_cases_ripple": {"sd": step_ripple.sd, "bursts": step_ripple.bursts},
         "repeats": args.repeats,
         "cases": results,
         "all_targets_met": all(judged),
