@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
-
 from jupyter_server.utils import url_path_join
+from tornado.httpclient import HTTPClientError
 
 from jupyterlab_carbon.handlers import NAMESPACE, ROUTES
 

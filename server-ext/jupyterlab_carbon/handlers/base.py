@@ -126,13 +126,13 @@ class CarbonHandler(JsonErrors, APIHandler):
             )
         return value
 
-    def json_body(self, max_bytes: int) -> Any:
-        """The request's JSON body (None when empty), or a 413 or 400 in JSON saying why not."""
+    def json_body(self, max_bytes: int, empty: Any) -> Any:
+        """The request's JSON body (``empty`` when there is none), or a 413 or 400 in JSON saying why not."""
         body = self.request.body
         if len(body) > max_bytes:
             raise tornado.web.HTTPError(413, f"The body is {len(body)} bytes; at most {max_bytes} are accepted here")
         if not body.strip():
-            return None
+            return empty
         try:
             return json.loads(body, parse_constant=_refuse_constant)
         except RecursionError:

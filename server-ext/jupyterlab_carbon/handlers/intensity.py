@@ -36,9 +36,7 @@ class IntensityHandler(CarbonHandler):
 
     @tornado.web.authenticated
     async def put(self) -> None:
-        body = self.json_body(SETTINGS_BODY_LIMIT)
-        if body is None:
-            body = {}  # no body: every setting back to its default
+        body = self.json_body(SETTINGS_BODY_LIMIT, empty={})  # no body: every setting back to its default
         if not isinstance(body, dict):
             raise tornado.web.HTTPError(400, "The body must be a JSON object of settings")
         try:
