@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -26,6 +27,10 @@ from ..sampler import Sampler
 
 # Code previews are the first line of a cell, cut to this many characters.
 PREVIEW_CHARS = 120
+# Jobs arriving within this many seconds of the first are stored in one commit. It bounds how
+# late an execution's "running" row can be (its trace if the server is killed) and how long a
+# finished run waits before it is announced.
+GROUP_S = 0.05
 
 
 class RunLedger(Protocol):
@@ -138,9 +143,12 @@ class Recorder:
     def _run(self) -> None:
         while True:
             jobs = [self._jobs.get()]
-            while True:
+            # Gather what comes within GROUP_S of the first job: one commit for a burst of
+            # cells, and a short cell's start and end in the same group are written once.
+            deadline = time.monotonic() + GROUP_S
+            while not isinstance(jobs[-1], _Stop):
                 try:
-                    jobs.append(self._jobs.get_nowait())
+                    jobs.append(self._jobs.get(timeout=max(deadline - time.monotonic(), 0)))
                 except queue.Empty:
                     break
             stop = any(isinstance(job, _Stop) for job in jobs)
@@ -151,9 +159,10 @@ class Recorder:
     def _process(self, jobs: list[Job]) -> None:
         started: list[RunRecord] = []
         finished: list[RunRecord] = []
+        ended = {job.base["run_id"] for job in jobs if isinstance(job, Finished)}
         for job in jobs:
             try:
-                if isinstance(job, Started):
+                if isinstance(job, Started) and job.base["run_id"] not in ended:
                     started.append(self._running_record(job))
                 elif isinstance(job, Finished):
                     finished.append(self._final_record(job))

@@ -41,10 +41,12 @@ class EventHub:
             self.broadcast({"type": "power", **self._sampler.power_now()})
 
     def push_run(self, record: RunRecord) -> None:
-        self.broadcast({"type": "run", "run": record.to_json()})
+        if self._sockets:  # serialising a record for nobody costs the event loop per cell
+            self.broadcast({"type": "run", "run": record.to_json()})
 
     def push_started(self, kernel_id: str, msg_id: str, started_at: float) -> None:
-        self.broadcast(
+        if self._sockets:
+            self.broadcast(
             {"type": "execution-started", "kernel_id": kernel_id, "msg_id": msg_id, "started_at": started_at}
         )
 
