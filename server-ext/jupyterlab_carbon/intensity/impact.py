@@ -112,14 +112,11 @@ def _equivalents(gco2e: float, facility_wh: float, keys: Sequence[str]) -> tuple
     for key in keys:
         row = table[key]
         amount = gco2e if row.per == "gco2e" else facility_wh
-        value = amount * row.factor
-        if not math.isfinite(value):
-            raise ValueError(f"the equivalent {key!r} of {amount!r} overflows a float")
         out.append(
             Equivalent(
                 key=key,
                 label=row.label,
-                value=value,
+                value=amount * row.factor,
                 unit=row.unit,
                 source=row.source,
                 reference=row.reference,
