@@ -345,23 +345,34 @@ def cumulative_at(
     if index < count and times[index] == t:
         return joules[index], False
     outside = index in (0, count)
-    if index < count and (index == 0 or times[index] - t <= t - times[index - 1]):
+    near_after = index < count and (index == 0 or times[index] - t <= t - times[index - 1])
+    watts_after = watts_across = watts_before = None
+    if index < count:
         beyond = list(zip(times[index + 1 :], joules[index + 1 :], strict=True))
-        if next_edge is not None and next_edge[0] > times[index]:
-            within = [point for point in beyond if point[0] < next_edge[0]] + [next_edge]
-            far = _far_point(times[index], within) or _far_point(times[index], beyond)
-        else:
+        if next_edge is None:
             far = _far_point(times[index], beyond)
+        elif next_edge[0] > times[index]:
+            far = _far_point(times[index], [point for point in beyond if point[0] < next_edge[0]] + [next_edge])
+        else:
+            far = None  # the read comes after the next edge: its power is not the power at t
+        across = far or _far_point(times[index], beyond)
         if far is not None:
-            watts = (far[1] - joules[index]) / (far[0] - times[index])
-            return joules[index] - watts * (times[index] - t), outside
-    elif index > 0:
+            watts_after = (far[1] - joules[index]) / (far[0] - times[index])
+        if across is not None:
+            watts_across = (across[1] - joules[index]) / (across[0] - times[index])
+    if index > 0:
         near = index - 1
-        before = list(zip(times[near - 1 :: -1], joules[near - 1 :: -1], strict=True)) if near > 0 else []
-        far = _far_point(times[near], before)
+        far = _far_point(times[near], list(zip(times[near - 1 :: -1], joules[near - 1 :: -1], strict=True)))
         if far is not None:
-            watts = (joules[near] - far[1]) / (times[near] - far[0])
-            return joules[near] + watts * (t - times[near]), outside
+            watts_before = (joules[near] - far[1]) / (times[near] - far[0])
+    # The nearer side; the other when the nearer one's power cannot be measured without crossing
+    # the next edge (a short cell whose start is read just before its end).
+    if watts_after is not None and (near_after or watts_before is None):
+        return joules[index] - watts_after * (times[index] - t), outside
+    if watts_before is not None:
+        return joules[index - 1] + watts_before * (t - times[index - 1]), outside
+    if watts_across is not None:
+        return joules[index] - watts_across * (times[index] - t), outside
     lo = min(max(index - 1, 0), count - 2)
     span = times[lo + 1] - times[lo]
     fraction = (t - times[lo]) / span if span > 0 else 1.0

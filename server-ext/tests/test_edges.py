@@ -123,7 +123,8 @@ STEPS = {"start": (True, False), "end": (False, True), "both": (True, True), "no
 
 @pytest.mark.parametrize("length", [0.1, 0.3, 1.0, 2.0, 10.0])
 @pytest.mark.parametrize("where", list(STEPS))
-@pytest.mark.parametrize("delays", [(0.029, 0.004), (0.012, 0.012), (0.045, 0.030)])
+# (start, end) delays: CPU-bound cells' typical, equal, late, and a start read just before a 0.1 s cell's end
+@pytest.mark.parametrize("delays", [(0.029, 0.004), (0.012, 0.012), (0.045, 0.030), (0.095, 0.003)])
 def test_steps_at_the_edges_with_late_reads_are_within_target(
     tmp_path: Path, length: float, where: str, delays: tuple[float, float]
 ) -> None:
