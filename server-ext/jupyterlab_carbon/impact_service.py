@@ -53,7 +53,7 @@ class NumberRange:
             raise ValueError(f"'{name}' must be a number or null, got {_shorten(value)}")
         if not self.minimum <= value <= self.maximum:
             raise ValueError(
-                f"'{name}' must be between {self.minimum:g} and {self.maximum:g} {self.unit} ({self.why}), "
+                f"'{name}' must be between {self.minimum:g} and {self.maximum:g}{self.unit and ' ' + self.unit} ({self.why}), "
                 f"got {_shorten(value)}"
             )
         return float(value)
