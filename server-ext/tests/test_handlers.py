@@ -69,3 +69,23 @@ def test_the_openapi_file_documents_every_route() -> None:
     documented = {re.sub(r"\{[^}]+\}", "{}", path.strip("/")) for path in spec["paths"]}
     served = {pattern.replace(RUN_ID_GROUP, "{}") for pattern, _ in ROUTES}
     assert documented == served
+
+
+def test_jupyter_finds_every_verb_authenticated() -> None:
+    """jupyter_server's own check, which warns about (and CI fails on) an unauthenticated verb."""
+    from jupyter_server.serverapp import ServerWebApplication
+
+    from jupyterlab_carbon.handlers import FALLBACK_ROUTE
+    from jupyterlab_carbon.handlers.meters import StatusHandler
+
+    def unauthenticated(handler: type[Any]) -> list[str]:
+        return ServerWebApplication._check_handler_auth(None, "carbon/x", handler)  # type: ignore[arg-type]
+
+    for path, handler in [*ROUTES, FALLBACK_ROUTE]:
+        assert unauthenticated(handler) == [], path
+
+    class Open(StatusHandler):  # the check does see a verb without the decorator
+        def get(self) -> None:
+            self.write_json({})
+
+    assert len(unauthenticated(Open)) == 1
