@@ -345,8 +345,10 @@ def cumulative_at(
     if index < count and times[index] == t:
         return joules[index], False
     outside = index in (0, count)
-    near_after = index < count and (index == 0 or times[index] - t <= t - times[index - 1])
-    watts_after = watts_across = watts_before = None
+    # For each side of t with a power measured beyond its near read: (watts, span measured over,
+    # distance from t to the near read, the near read's index).
+    sides: list[tuple[float, float, float, int]] = []
+    across: tuple[float, float] | None = None
     if index < count:
         beyond = list(zip(times[index + 1 :], joules[index + 1 :], strict=True))
         if next_edge is None:
@@ -355,24 +357,24 @@ def cumulative_at(
             far = _far_point(times[index], [point for point in beyond if point[0] < next_edge[0]] + [next_edge])
         else:
             far = None  # the read comes after the next edge: its power is not the power at t
-        across = far or _far_point(times[index], beyond)
         if far is not None:
-            watts_after = (far[1] - joules[index]) / (far[0] - times[index])
-        if across is not None:
-            watts_across = (across[1] - joules[index]) / (across[0] - times[index])
+            span = far[0] - times[index]
+            sides.append(((far[1] - joules[index]) / span, span, times[index] - t, index))
+        elif (crossing := _far_point(times[index], beyond)) is not None:
+            across = ((crossing[1] - joules[index]) / (crossing[0] - times[index]), times[index] - t)
     if index > 0:
         near = index - 1
         far = _far_point(times[near], list(zip(times[near - 1 :: -1], joules[near - 1 :: -1], strict=True)))
         if far is not None:
-            watts_before = (joules[near] - far[1]) / (times[near] - far[0])
-    # The nearer side; the other when the nearer one's power cannot be measured without crossing
-    # the next edge (a short cell whose start is read just before its end).
-    if watts_after is not None and (near_after or watts_before is None):
-        return joules[index] - watts_after * (times[index] - t), outside
-    if watts_before is not None:
-        return joules[index - 1] + watts_before * (t - times[index - 1]), outside
-    if watts_across is not None:
-        return joules[index] - watts_across * (times[index] - t), outside
+            span = times[near] - far[0]
+            sides.append(((joules[near] - far[1]) / span, span, t - times[near], near))
+    if sides:
+        # A power measured within MAX_POWER_SPAN_S first (further, a spike or a step may hide in
+        # it), then the read nearer to t.
+        watts, _, _, read = min(sides, key=lambda side: (side[1] > MAX_POWER_SPAN_S, side[2]))
+        return joules[read] + watts * (t - times[read]), outside
+    if across is not None:  # only a power measured across the next edge: better than nothing
+        return joules[index] - across[0] * across[1], outside
     lo = min(max(index - 1, 0), count - 2)
     span = times[lo + 1] - times[lo]
     fraction = (t - times[lo]) / span if span > 0 else 1.0
