@@ -579,6 +579,37 @@ def watcher_costs(server: Server) -> dict[str, Any]:
     }
 
 
+def rss_mib(server: Server) -> float:
+    assert server.process is not None
+    return psutil.Process(server.process.pid).memory_info().rss / 2**20
+
+
+async def large_outputs(
+    on: Server, off: Server, clients: dict[str, KernelClient], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Cells printing megabytes: every IOPub message passes the watcher, which must not decode
+    (or keep) their content. The servers' RSS growth over the cells, on vs off, is the figure;
+    jupyter_server itself relays each output to the kernel's WebSocket in both."""
+    code = f"print('x' * {int(args.large_mb * 2**20)})"
+    before = {s.name: rss_mib(s) for s in (on, off)}
+    cpu0 = {s.name: s.cpu_s() for s in (on, off)}
+    for server in (on, off):
+        for _ in range(args.large_cells):
+            await clients[server.name].execute(code)
+    await asyncio.sleep(1.0)
+    after = {s.name: rss_mib(s) for s in (on, off)}
+    growth = {name: after[name] - before[name] for name in after}
+    return {
+        "cells_per_server": args.large_cells,
+        "output_mb_per_cell": args.large_mb,
+        "rss_mib_before": before,
+        "rss_mib_after": after,
+        "rss_growth_mib": growth,
+        "extra_growth_on_mib": growth["on"] - growth["off"],
+        "server_cpu_ms_per_cell": {s.name: 1000 * (s.cpu_s() - cpu0[s.name]) / args.large_cells for s in (on, off)},
+    }
+
+
 async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, Any]:
     """1,000 trivial cells per server in interleaved blocks, extension on vs off."""
     on = Server("on", True, base / "on", tree)
@@ -615,8 +646,14 @@ async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, A
             log(f"(b) {mode} client: {count} cells per server in blocks of {args.block}")
             phases[mode] = await interleaved(on, off, clients, args, count, sent)
             sent += count
+        large = None
+        if args.large_cells > 0:
+            log(f"(c) large outputs: {args.large_cells} cells printing {args.large_mb} MB each, per server")
+            large = await large_outputs(on, off, clients, args)
+            sent += args.large_cells
         count, lag_s = await wait_recorded(on, sent, 60.0)
         return {
+            "large_outputs": large,
             "code": args.code,
             "warmup_cells_per_server": args.warmup,
             "carbon_status_http": status,
@@ -659,6 +696,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=100, help="cells per interleaved block")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured cells per server first")
     parser.add_argument("--code", default="pass", help="the trivial cell")
+    parser.add_argument("--large-cells", type=int, default=40, help="then cells printing --large-mb each")
+    parser.add_argument("--large-mb", type=float, default=1.0, help="output of each large cell, in MiB")
     parser.add_argument("--skip-cells", action="store_true", help="only part (a)")
     parser.add_argument("--drive-tree", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--driver-period", type=float, default=DRIVER_PERIOD_S, help=argparse.SUPPRESS)

@@ -7,12 +7,13 @@ and a clean stop must close what is still running and fold the ledger's write-ah
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.ioloop import PeriodicCallback
 
 from .config import CarbonConfig
 from .executions import ExecutionWatcher
@@ -58,7 +59,8 @@ class CarbonExtensionApp(ExtensionApp):
         watcher.add_run_listener(hub.push_run)
         watcher.add_start_listener(hub.push_started)
         sampler.start()
-        watcher.start(server_app.event_logger, IOLoop.current().asyncio_loop)
+        # tornado runs on asyncio; the watcher announces finished runs on that loop.
+        watcher.start(server_app.event_logger, asyncio.get_event_loop())
         pusher = PeriodicCallback(hub.push_power, config.push_period_s * 1000)
         pusher.start()
         self.settings[STATE_KEY] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -151,8 +152,6 @@ class LiveServer:
     def end_orphans(self) -> None:
         """Kernels outlive a killed server: end them as the user's machine eventually would."""
         for pid in self.kernel_pids:
-            try:
+            with contextlib.suppress(psutil.Error):
                 psutil.Process(pid).kill()
-            except psutil.Error:
-                pass
         self.kernel_pids.clear()

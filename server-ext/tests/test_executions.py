@@ -154,7 +154,7 @@ async def test_two_kernels_at_once_are_recorded_separately(jp_fetch: Any, jp_ws_
     kernels = [await start_kernel(jp_fetch) for _ in range(2)]
     channels = [await KernelChannel.open(jp_ws_fetch, k) for k in kernels]
     results = await asyncio.gather(*(c.run(BUSY_LOOP.format(seconds=2)) for c in channels))
-    for kernel_id, (msg_id, t0, t1) in zip(kernels, results):
+    for kernel_id, (msg_id, t0, t1) in zip(kernels, results, strict=True):
         runs = await runs_for(jp_fetch, 1, kernel_id=kernel_id)
         assert [r["msg_id"] for r in runs] == [msg_id]
         assert runs[0]["node_j"] == pytest.approx(NODE_WATTS * (t1 - t0), rel=0.03)

@@ -42,7 +42,8 @@ async def _over_zmq(jp_fetch: Any, jp_serverapp: Any) -> tuple[str, str]:
     kernel_id = await _start(jp_fetch)
     manager = jp_serverapp.kernel_manager.get_kernel(kernel_id)
     # A client of its own, as a ZMQ tool with the connection file would make (same key, new session).
-    client = AsyncKernelClient(session=Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme))
+    session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
+    client = AsyncKernelClient(session=session)
     client.load_connection_info(manager.get_connection_info())
     client.start_channels()
     try:

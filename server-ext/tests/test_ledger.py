@@ -356,7 +356,7 @@ def test_two_ledgers_in_two_threads_lose_nothing(tmp_path: Path) -> None:
             with Ledger(data_dir=tmp_path) as ledger:
                 for i in range(per_thread):
                     ledger.add_run(make_record(f"{name}-{i}", kernel_id=name, started_at=float(i)))
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(name,)) for name in ("a", "b")]
@@ -403,7 +403,7 @@ def test_one_ledger_shared_by_threads(ledger: Ledger) -> None:
             for i in range(25):
                 ledger.add_run(make_record(f"{n}-{i}"))
                 ledger.runs(limit=5)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]

@@ -60,12 +60,12 @@ def decode(frames: Sequence[Any], session: Any) -> IOPubEvent | None:
     metadata, content and buffers. Content is parsed, and the signature checked, only for the
     messages the watcher acts on.
     """
-    for index, frame in enumerate(frames):
-        if len(frame) == len(DELIMITER) and _bytes(frame) == DELIMITER:
-            break
-    else:
+    delimiter = next(
+        (i for i, frame in enumerate(frames) if len(frame) == len(DELIMITER) and _bytes(frame) == DELIMITER), None
+    )
+    if delimiter is None:
         return None
-    parts = frames[index + 1 :]
+    parts = frames[delimiter + 1 :]
     if len(parts) < 5:
         return None
     try:

@@ -173,7 +173,8 @@ class Recorder:
         try:
             self.ledger.write_batch(started, finished)
         except Exception:
-            self.log.exception("jupyterlab-carbon: could not store %d run(s) in the ledger", len(started) + len(finished))
+            count = len(started) + len(finished)
+            self.log.exception("jupyterlab-carbon: could not store %d run(s) in the ledger", count)
             finished = []
         loop = self._loop
         for record in finished:

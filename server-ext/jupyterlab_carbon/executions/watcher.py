@@ -137,6 +137,7 @@ class ExecutionWatcher:
         self._event_logger: Any = None
         self._originals: dict[str, Any] = {}
         self._server_stopping = False
+        self._listener_tasks: set[asyncio.Future[None]] = set()
         self._host = socket.gethostname()
         self._server = _this_server()
         # Edge reads (meters, CPU times) leave the event loop but keep their order.
@@ -320,8 +321,8 @@ class ExecutionWatcher:
             if state == "busy" and msg_id not in watch.pending:
                 self._begin(watch, msg_id, event.date)
             elif state == "idle":
-                pending = watch.pending.pop(msg_id, None) or self._recover(watch, event)
-                self._finish(watch, pending, event.date)
+                ended = watch.pending.pop(msg_id, None) or self._recover(watch, event)
+                self._finish(watch, ended, event.date)
             return
         pending = watch.pending.get(msg_id)
         if pending is None:
@@ -450,7 +451,9 @@ class ExecutionWatcher:
         for listener in self._run_listeners:
             result = listener(record)
             if asyncio.iscoroutine(result):
-                asyncio.ensure_future(result)
+                task = asyncio.ensure_future(result)
+                self._listener_tasks.add(task)  # held until done, or the loop may drop it
+                task.add_done_callback(self._listener_tasks.discard)
 
     async def drain(self) -> None:
         """Wait until every execution that ended is stored (tests, and shutdown)."""
