@@ -369,9 +369,9 @@ def cumulative_at(
             span = times[near] - far[0]
             sides.append(((joules[near] - far[1]) / span, span, t - times[near], near))
     if sides:
-        # A power measured within MAX_POWER_SPAN_S first (further, a spike or a step may hide in
-        # it), then the read nearer to t.
-        watts, _, _, read = min(sides, key=lambda side: (side[1] > MAX_POWER_SPAN_S, side[2]))
+        # The read nearer to t; a power measured over more than MAX_POWER_SPAN_S (a spike or a
+        # step may hide in it) counts as if its read were twice as far.
+        watts, _, _, read = min(sides, key=lambda side: side[2] * (2.0 if side[1] > MAX_POWER_SPAN_S else 1.0))
         return joules[read] + watts * (t - times[read]), outside
     if across is not None:  # only a power measured across the next edge: better than nothing
         return joules[index] - across[0] * across[1], outside
