@@ -52,8 +52,9 @@ class NumberRange:
         ):
             raise ValueError(f"'{name}' must be a number or null, got {_shorten(value)}")
         if not self.minimum <= value <= self.maximum:
+            unit = f" {self.unit}" if self.unit else ""
             raise ValueError(
-                f"'{name}' must be between {self.minimum:g} and {self.maximum:g}{self.unit and ' ' + self.unit} ({self.why}), "
+                f"'{name}' must be between {self.minimum:g} and {self.maximum:g}{unit} ({self.why}), "
                 f"got {_shorten(value)}"
             )
         return float(value)
