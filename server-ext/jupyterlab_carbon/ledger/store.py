@@ -52,6 +52,8 @@ from ..private_files import PRIVATE_FILE_MODE, private_directory, private_file, 
 from ..records import ChannelEnergy, RunRecord
 
 MAX_LIMIT = 10000
+# The status of an execution stored when it began and not finished yet.
+RUNNING = "running"
 SQLITE_BUSY_TIMEOUT_MS = 10000
 
 # An execution option read by the SQLite "begin" hook: writes take the write lock up front
@@ -270,6 +272,56 @@ class Ledger:
             if self.run(record.run_id) is None:
                 raise
 
+    def write_batch(self, started: list[RunRecord], finished: list[RunRecord]) -> None:
+        """Store executions that began (state ``running``) and final records, in one transaction.
+
+        One commit for everything queued: the watcher groups what arrived while the previous
+        commit was being made, and nothing is reported recorded before its commit returns. A
+        final record replaces the ``running`` row of the same run id; a run id already final is
+        left as it is (a record is final once written).
+        """
+        if not started and not finished:
+            return
+        with self._writer.begin() as conn:
+            for record in started:
+                exists = conn.execute(select(RUNS.c.run_id).where(RUNS.c.run_id == record.run_id)).first()
+                if exists is None:
+                    conn.execute(insert(RUNS).values(**asdict(record)))
+            for record in finished:
+                values = asdict(record)
+                replaced = conn.execute(
+                    update(RUNS)
+                    .where(RUNS.c.run_id == record.run_id, RUNS.c.status == RUNNING)
+                    .values(**values)
+                )
+                if replaced.rowcount == 0 and conn.execute(
+                    select(RUNS.c.run_id).where(RUNS.c.run_id == record.run_id)
+                ).first() is None:
+                    conn.execute(insert(RUNS).values(**values))
+
+    def running(self, host: str) -> list[RunRecord]:
+        """Executions of ``host`` stored as running: in flight, or cut short by a crash."""
+        stmt = select(RUNS).where(RUNS.c.status == RUNNING, RUNS.c.host == host)
+        with self._engine.connect() as conn:
+            return [_to_record(row) for row in conn.execute(stmt).mappings()]
+
+    def close_unfinished(self, records: list[RunRecord], flag: str) -> int:
+        """Mark running executions as ended by ``flag`` (e.g. ``server-crash``); how many were.
+
+        Their end is unknown (whatever measured them is gone), so the window stays empty and
+        says so with ``end-unknown``; what was known at their start is kept.
+        """
+        closed = 0
+        with self._writer.begin() as conn:
+            for record in records:
+                flags = sorted({*record.flags, "interrupted", flag, "end-unknown"})
+                closed += conn.execute(
+                    update(RUNS)
+                    .where(RUNS.c.run_id == record.run_id, RUNS.c.status == RUNNING)
+                    .values(status="interrupted", flags=flags, ended_at=record.started_at)
+                ).rowcount
+        return closed
+
     # -- reading --------------------------------------------------------------------------
 
     def runs(
@@ -470,7 +522,9 @@ def _filters(
         RUNS.c.notebook_path: notebook_path,
         RUNS.c.code_hash: code_hash,
     }
-    clauses = [column == value for column, value in equal.items() if value is not None]
+    # Executions still running are in flight (GET /carbon/executions), not runs yet.
+    clauses = [RUNS.c.status != RUNNING]
+    clauses += [column == value for column, value in equal.items() if value is not None]
     if since is not None:
         clauses.append(RUNS.c.started_at >= since)
     if until is not None:
