@@ -37,15 +37,17 @@ class CarbonExtensionApp(ExtensionApp):
         server_app = self.serverapp
         assert server_app is not None
         config = CarbonConfig(parent=server_app)
-        # The ledger first: an unreachable team database stops the extension before any thread starts.
-        ledger = Ledger(config.ledger_url or None)
-        meters = open_meters(config.meter_config())
-        sampler = Sampler(meters, period_s=config.sample_period_s, history_s=config.history_s)
+        # What can fail on bad configuration comes first, and opens nothing: implausible
+        # intensity options raise here, an unreachable team database below, before any thread.
         impact = ImpactService(
             Path(jupyter_data_dir()) / "carbon" / "intensity-settings.json",
             config.intensity_settings(),
             build_providers(config),
+            log=server_app.log,
         )
+        ledger = Ledger(config.ledger_url or None)
+        meters = open_meters(config.meter_config())
+        sampler = Sampler(meters, period_s=config.sample_period_s, history_s=config.history_s)
         hub = EventHub(sampler)
         watcher = ExecutionWatcher(
             server_app.kernel_manager,
