@@ -127,9 +127,13 @@ test('the notebook toolbar shows the notebook total', async ({ page, tmpPath }) 
   await expect(total).toHaveText(/Σ .*\d/, { timeout: 30000 });
   // Figures from the server's ledger for this notebook (a fresh path: exactly the one run),
   // not the "All time: unavailable (...)" said when the totals cannot be read.
+  const energy = String.raw`[\d.]+ \S*(Wh|J)`;
+  const carbon = String.raw`[\d.]+ \S*g CO₂e`;
   await expect(total).toHaveAttribute(
     'title',
-    /^This notebook, this session: \S+ \S*(Wh|J) · \S+ \S*CO₂e in 1 run\. All time: \S+ \S*(Wh|J) · \S+ \S*CO₂e( · [^·]+)? in 1 run$/,
+    new RegExp(
+      `^This notebook, this session: ${energy} · ${carbon} in 1 run\\. All time: ${energy} · ${carbon}( · [^·]+)? in 1 run$`
+    ),
     { timeout: 30000 }
   );
 });
