@@ -101,7 +101,7 @@ def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
     sampler.read_power_after(t1)
     samples = sampler.around(t0, t1, margin_s=EDGE_CONTEXT_S)
     # The end first: the start's estimate must not measure power across it.
-    end = sampler.joules_at(t1, samples)
+    end = sampler.joules_at(t1, samples, previous_edge=t0)
     start = sampler.joules_at(t0, samples, next_edge=None if end is None else (t1, end[0]))
     channels = sampler.channels
     flags: list[str] = []

@@ -28,6 +28,10 @@ MIN_POWER_SPAN_S = 0.01
 # ...and over as much as this span where reads allow, to average the power's own ripple, but no
 # more: further away the power has less to do with the edge's.
 MAX_POWER_SPAN_S = 0.25
+# Powers on either side of an edge closer than this fraction of the larger are no step: within
+# what power ripples by between reads. The reads around the edge are then interpolated, which
+# uses the energy measured across it.
+STEP_FRACTION = 0.25
 # After the read that follows a window's end, one more read this long after it gives the
 # power after the end (see Sampler.read_power_after): the latency it adds to a record.
 AFTER_READ_S = 0.02
@@ -265,10 +269,12 @@ class Sampler:
         wall: float,
         samples: list[Sample] | None = None,
         next_edge: tuple[float, tuple[float, ...]] | None = None,
+        previous_edge: float | None = None,
     ) -> tuple[tuple[float, ...], bool] | None:
         """Cumulative joules per channel at wall time ``wall`` (see :func:`cumulative_at`),
         each channel on its own read times; ``next_edge`` is the (wall time, joules per channel)
-        of the next moment the power is known to change, such as the window's end.
+        of the next moment the power is known to change, such as the window's end, and
+        ``previous_edge`` the wall time of the one before, such as its start.
 
         Returns the values and whether ``wall`` lay outside the samples (then the nearest one
         is extrapolated), or None when there are no samples.
@@ -284,6 +290,7 @@ class Sampler:
                 [s.joules[index] for s in samples],
                 wall,
                 None if next_edge is None else (next_edge[0], next_edge[1][index]),
+                previous_edge,
             )
             values.append(value)
             outside = outside or off
@@ -320,7 +327,11 @@ def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[f
 
 
 def cumulative_at(
-    times: Sequence[float], joules: Sequence[float], t: float, next_edge: tuple[float, float] | None = None
+    times: Sequence[float],
+    joules: Sequence[float],
+    t: float,
+    next_edge: tuple[float, float] | None = None,
+    previous_edge: float | None = None,
 ) -> tuple[float, bool]:
     """One channel's cumulative joules at ``t`` from its reads (``times`` ascending, not empty),
     and whether ``t`` lay outside them.
@@ -337,6 +348,12 @@ def cumulative_at(
     ``next_edge`` (time, joules) is the next change known after ``t``, such as a cell's end
     when ``t`` is its start: the power after a read is not measured across it, so that a
     short cell's start is not estimated at a power diluted by the idle after its end.
+    ``previous_edge``, such as a cell's start when ``t`` is its end, bounds the power before a
+    read likewise.
+
+    When the powers on both sides differ by less than ``STEP_FRACTION``, there was no step at
+    ``t`` to speak of, and the reads around it are interpolated linearly: that uses the energy
+    measured across ``t``, which knows the power's ripple there better than any extrapolation.
     """
     count = len(times)
     if count == 1:
@@ -362,12 +379,17 @@ def cumulative_at(
             sides.append(((far[1] - joules[index]) / span, span, times[index] - t, index))
         elif (crossing := _far_point(times[index], beyond)) is not None:
             across = ((crossing[1] - joules[index]) / (crossing[0] - times[index]), times[index] - t)
-    if index > 0:
+    if index > 0 and (previous_edge is None or times[index - 1] > previous_edge):
         near = index - 1
-        far = _far_point(times[near], list(zip(times[near - 1 :: -1], joules[near - 1 :: -1], strict=True)))
+        earlier = list(zip(times[near - 1 :: -1], joules[near - 1 :: -1], strict=True)) if near > 0 else []
+        far = _far_point(times[near], [p for p in earlier if previous_edge is None or p[0] >= previous_edge])
         if far is not None:
             span = times[near] - far[0]
             sides.append(((joules[near] - far[1]) / span, span, t - times[near], near))
+    if len(sides) == 2 and not outside:
+        watts_after, watts_before = sides[0][0], sides[1][0]
+        if abs(watts_after - watts_before) <= STEP_FRACTION * max(abs(watts_after), abs(watts_before)):
+            sides = []  # no step at t: interpolate below
     if sides:
         # The read nearer to t; a power measured over more than MAX_POWER_SPAN_S (a spike or a
         # step may hide in it) counts as if its read were twice as far.

@@ -177,14 +177,16 @@ def test_the_record_waits_for_one_read_after_the_end_and_no_longer(tmp_path: Pat
     start_delay=st.floats(0.0005, 0.08),
     end_delay=st.floats(0.0005, 0.08),
     idle=st.floats(2.0, 30.0),
-    busy=st.floats(30.0, 250.0),
+    step=st.floats(1.4, 20.0),
 )
 def test_a_cell_stepping_from_idle_and_back_is_exact(
     tmp_path_factory: pytest.TempPathFactory,
-    t0: float, length: float, start_delay: float, end_delay: float, idle: float, busy: float,
+    t0: float, length: float, start_delay: float, end_delay: float, idle: float, step: float,
 ) -> None:
-    """Power constant on each side of each edge: the estimate is exact whatever the delays."""
-    t1 = t0 + length
+    """Power constant on each side of each edge: the estimate is exact whatever the delays.
+
+    (Steps of less than STEP_FRACTION are interpolated as if there were none: not exact.)"""
+    t1, busy = t0 + length, idle * step
     line = Timeline(tmp_path_factory.mktemp("edge"), Profile([0.0, t0, t1], [idle, busy, idle]))
     measured = line.cell(t0, t1, start_delay, end_delay)
     # 1 uJ counter steps, truncated at each read, over spans of 10 ms and more: well under a
@@ -340,3 +342,31 @@ def test_sample_once_without_arguments_still_returns_a_dated_sample(tmp_path: Pa
     assert sample.wall == WALL0 + 1.25
     assert sample.read_mono == (1.25,)
 
+
+
+def test_no_step_at_t_interpolates_the_reads_around_it() -> None:
+    """Equal power on both sides (within STEP_FRACTION): the energy measured across t, a burst
+    included, is spread linearly rather than ignored by an extrapolation from one side."""
+    times = [0.0, 0.25, 0.5, 0.52, 0.77]
+    joules = [0.0, 2.5, 6.0, 6.2, 8.7]  # 10 W, except 14 W between 0.25 and 0.5
+    value, outside = cumulative_at(times, joules, 0.49)
+    assert value == pytest.approx(2.5 + 3.5 * 0.24 / 0.25)
+    assert not outside
+    # A real step at t (10 W before, 40 W after): the nearer read, extrapolated.
+    stepped = [0.0, 2.5, 3.5, 4.3, 14.3]
+    value, _ = cumulative_at(times, stepped, 0.49)
+    assert value == pytest.approx(3.5 - 40.0 * 0.01)
+
+
+def test_the_power_before_an_end_is_not_measured_across_the_start() -> None:
+    """A 0.1 s cell at 60 W from idle 10 W: its end's nearest read before it is its start read,
+    and the power before that read would mix the idle before the start."""
+    t0, t1 = 10.0, 10.1
+    times = [8.0, t0 + 0.09, t1 + 0.004, t1 + 0.024]
+    profile = Profile([0.0, t0, t1], [IDLE_W, BUSY_W, IDLE_W])
+    joules = [profile.energy(0.0, t) for t in times]
+    value, _ = cumulative_at(times, joules, t1, previous_edge=t0)
+    assert value == pytest.approx(profile.energy(0.0, t1))
+    # Unbounded, the power before the start read is mostly the idle before the cell: "no step".
+    unbounded, _ = cumulative_at(times, joules, t1)
+    assert abs(unbounded - profile.energy(0.0, t1)) > 0.1
