@@ -60,8 +60,9 @@ export function versionMismatchMessage(
   if (canonicalVersion(frontendVersion) === canonicalVersion(serverVersion)) {
     return null;
   }
+  // Short enough for a notification toast (JupyterLab cuts them at 140 characters).
   return trans.__(
-    'jupyterlab-carbon: this page runs version %1 of the extension, but the Jupyter server runs version %2, so figures may be missing or wrong. Reinstall jupyterlab-carbon (for example `pip install --upgrade jupyterlab-carbon`), restart the Jupyter server, then reload this page.',
+    'jupyterlab-carbon %1 in this page, %2 on the server. Reinstall it, restart the Jupyter server, then reload this page.',
     frontendVersion,
     serverVersion
   );

@@ -40,10 +40,12 @@ describe('versionMismatchMessage', () => {
     expect(versionMismatchMessage(trans, '0.2.0-rc.1', '0.2.0rc1')).toBeNull();
   });
 
-  it('names both versions and the fix when they differ', () => {
+  it('names both versions and the fix when they differ, short enough for a toast', () => {
     const message = versionMismatchMessage(trans, '0.2.0', '0.1.0');
     expect(message).toBe(
-      'jupyterlab-carbon: this page runs version 0.2.0 of the extension, but the Jupyter server runs version 0.1.0, so figures may be missing or wrong. Reinstall jupyterlab-carbon (for example `pip install --upgrade jupyterlab-carbon`), restart the Jupyter server, then reload this page.'
+      'jupyterlab-carbon 0.2.0 in this page, 0.1.0 on the server. Reinstall it, restart the Jupyter server, then reload this page.'
     );
+    // JupyterLab's notification toasts show at most 140 characters.
+    expect(versionMismatchMessage(trans, '10.20.30-rc.4', '10.20.31')!.length).toBeLessThanOrEqual(140);
   });
 });
