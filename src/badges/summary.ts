@@ -144,7 +144,7 @@ export function isSummary(value: unknown): value is ICarbonSummary {
   return (
     candidate.version === 1 &&
     typeof candidate.run_id === 'string' &&
-    typeof candidate.energy_j === 'number' &&
+    Number.isFinite(candidate.energy_j) &&
     typeof candidate.duration_s === 'number' &&
     Array.isArray(candidate.methods) &&
     Array.isArray(candidate.flags) &&

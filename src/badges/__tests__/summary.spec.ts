@@ -64,6 +64,11 @@ describe('cell metadata summary', () => {
     model.setMetadata(METADATA_KEY, { version: 99 });
     expect(readSummary(model)).toBeNull();
     expect(isSummary(null)).toBe(false);
+    // A non-finite energy would break the colour scale's ordering: not a summary.
+    for (const energy of [Number.NaN, Infinity]) {
+      const broken = { ...writeSummary(new CodeCellModel(), run('r0', 1)), energy_j: energy };
+      expect(isSummary(broken)).toBe(false);
+    }
     writeSummary(model, run('r1', 10));
     clearSummary(model);
     expect(model.getMetadata(METADATA_KEY)).toBeUndefined();
