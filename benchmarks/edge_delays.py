@@ -14,7 +14,8 @@ before it can send ``busy``). Cells are matched to runs by the hash of their (un
 
 Run from the repository root: ``python benchmarks/edge_delays.py > edge_delays.json`` (one JSON
 object on stdout, progress on stderr). ``benchmarks/accuracy.py`` replays the delays stored in
-``benchmarks/edge_delays.json``.
+``benchmarks/edge_delays.json``; ``--merge a.json b.json ...`` pools the delays of several runs
+(this machine is shared and noisy: one run's tail is not the next one's).
 """
 
 from __future__ import annotations
@@ -149,13 +150,44 @@ async def measure(args: argparse.Namespace, base: Path, tree: Path) -> dict[str,
         server.stop()
 
 
+def merge(paths: Sequence[Path]) -> dict[str, Any]:
+    """One distribution from several runs' raw delays, each run's own figures kept."""
+    runs = [json.loads(path.read_text()) for path in paths]
+    kinds: dict[str, Any] = {}
+    for kind in KINDS:
+        start = sorted(v for run in runs for v in run["kinds"][kind]["start_s"])
+        end = sorted(v for run in runs for v in run["kinds"][kind]["end_s"])
+        kinds[kind] = {
+            "count": len(start),
+            "start_ms": percentiles(start),
+            "end_ms": percentiles(end),
+            "start_s": start,
+            "end_s": end,
+        }
+    return {
+        "benchmark": "edge_delays",
+        "date": max(run["date"] for run in runs),
+        "pooled_runs": [
+            {key: run[key] for key in ("date", "machine", "method", "cells_per_kind", "pause_s", "seed")}
+            | {"kinds": {k: {f: v[f] for f in ("count", "window_s", "start_ms", "end_ms")} for k, v in run["kinds"].items()}}
+            for run in runs
+        ],
+        "kinds": kinds,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=40, help="cells per kind")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured trivial cells first")
     parser.add_argument("--pause", type=float, default=0.3, help="seconds between a cell's idle and the next cell")
     parser.add_argument("--seed", type=int, default=7, help="seed of the durations and the order")
+    parser.add_argument("--merge", type=Path, nargs="+", help="pool these runs' delays instead of measuring")
     args = parser.parse_args(argv)
+    if args.merge:
+        json.dump(merge(args.merge), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
     started = time.perf_counter()
     load_before = [round(v, 2) for v in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="carbon-edge-delays-") as tmp:
