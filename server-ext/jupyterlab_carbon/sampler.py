@@ -282,11 +282,13 @@ class Sampler:
         samples = self.snapshot() if samples is None else samples
         if not samples:
             return None
+        samples = neighbourhood(samples, wall)
+        offsets = [(s.wall - s.mono, s.read_mono) for s in samples]  # wall = mono + offset
         values: list[float] = []
         outside = False
         for index in range(len(self.channels)):
             value, off = cumulative_at(
-                [s.channel_wall(index) for s in samples],
+                [s.wall if read is None else offset + read[index] for s, (offset, read) in zip(samples, offsets, strict=True)],
                 [s.joules[index] for s in samples],
                 wall,
                 None if next_edge is None else (next_edge[0], next_edge[1][index]),
@@ -308,6 +310,29 @@ class Sampler:
             everyone += sum(shares.values())
             count += 1
         return (mine / count, everyone / count) if count else (0.0, 0.0)
+
+
+# Reads further than this beyond the ones around a time are never looked at to estimate it:
+# the power next to a read is measured over at most MAX_POWER_SPAN_S, and a channel's own read
+# time differs from its sample's by the few ms a read takes.
+NEIGHBOURHOOD_S = MAX_POWER_SPAN_S + 0.05
+
+
+def neighbourhood(samples: Sequence[Sample], wall: float) -> Sequence[Sample]:
+    """The samples that can matter to the cumulative joules at ``wall``: the reads around it,
+    those within NEIGHBOURHOOD_S beyond them, and one more on each side.
+
+    Cells in quick succession leave three reads each (start, end, one after), so a window's
+    context can hold hundreds of reads; estimating an edge from all of them would cost the
+    recorder milliseconds per cell for nothing.
+    """
+    walls = [sample.wall for sample in samples]
+    index = bisect.bisect_left(walls, wall)
+    before = walls[max(index - 1, 0)]
+    after = walls[min(index, len(walls) - 1)]
+    first = max(bisect.bisect_left(walls, before - NEIGHBOURHOOD_S) - 1, 0)
+    last = bisect.bisect_right(walls, after + NEIGHBOURHOOD_S) + 1
+    return samples[first:last]
 
 
 def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[float]:
