@@ -282,14 +282,14 @@ class Sampler:
         samples = self.snapshot() if samples is None else samples
         if not samples:
             return None
-        samples = neighbourhood(samples, wall)
-        offsets = [(s.wall - s.mono, s.read_mono) for s in samples]  # wall = mono + offset
+        near = neighbourhood(samples, wall)
+        offsets = [(s.wall - s.mono, s.read_mono) for s in near]  # wall = mono + offset
         values: list[float] = []
         outside = False
         for index in range(len(self.channels)):
             value, off = cumulative_at(
-                [s.wall if read is None else offset + read[index] for s, (offset, read) in zip(samples, offsets, strict=True)],
-                [s.joules[index] for s in samples],
+                [s.wall if read is None else offset + read[index] for s, (offset, read) in zip(near, offsets, strict=True)],
+                [s.joules[index] for s in near],
                 wall,
                 None if next_edge is None else (next_edge[0], next_edge[1][index]),
                 previous_edge,
