@@ -287,8 +287,12 @@ class Sampler:
         values: list[float] = []
         outside = False
         for index in range(len(self.channels)):
+            times = [
+                s.wall if read is None else offset + read[index]
+                for s, (offset, read) in zip(near, offsets, strict=True)
+            ]
             value, off = cumulative_at(
-                [s.wall if read is None else offset + read[index] for s, (offset, read) in zip(near, offsets, strict=True)],
+                times,
                 [s.joules[index] for s in near],
                 wall,
                 None if next_edge is None else (next_edge[0], next_edge[1][index]),
