@@ -171,6 +171,9 @@ async def test_a_run_from_a_second_client_of_the_same_kernel_is_recorded_once(jp
     kernel_id = await start_kernel(jp_fetch)
     first = await KernelChannel.open(jp_ws_fetch, kernel_id)
     second = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    # The second tab's own IOPub subscription (the server's, for its WebSocket) needs a moment;
+    # the watcher's does not (the start was answered once it was confirmed).
+    await asyncio.sleep(0.5)
     msg_id, _, _ = await first.run("x = 41 + 1")
     await second.wait_idle(msg_id)  # the second tab sees the same execution
     await asyncio.sleep(1.0)

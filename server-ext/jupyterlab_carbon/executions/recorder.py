@@ -31,6 +31,11 @@ PREVIEW_CHARS = 120
 # late an execution's "running" row can be (its trace if the server is killed) and how long a
 # finished run waits before it is announced.
 GROUP_S = 0.05
+# While kernels' messages keep flowing (a burst of short cells), the recording waits until they
+# have paused this long, so that its work does not compete with relaying them; but never more
+# than MAX_DEFER_S after the oldest job, which bounds how late a run is stored.
+QUIET_S = 0.05
+MAX_DEFER_S = 2.0
 
 
 class RunLedger(Protocol):
@@ -103,6 +108,7 @@ class Recorder:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    _last_traffic: float = 0.0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the thread; finished runs are announced on ``loop`` (the server's)."""
@@ -140,17 +146,29 @@ class Recorder:
 
     # -- the thread -----------------------------------------------------------------------
 
+    def traffic(self) -> None:
+        """A kernel message just passed (called on the event loop for each; a clock read only)."""
+        self._last_traffic = time.monotonic()
+
     def _run(self) -> None:
         while True:
             jobs = [self._jobs.get()]
-            # Gather what comes within GROUP_S of the first job: one commit for a burst of
-            # cells, and a short cell's start and end in the same group are written once.
-            deadline = time.monotonic() + GROUP_S
+            # Gather what comes within GROUP_S of the first job (one commit for a burst of
+            # cells; a short cell's start and end in one group are written once), and on
+            # while messages flow, up to MAX_DEFER_S.
+            first = time.monotonic()
+            deadline = first + GROUP_S
             while not isinstance(jobs[-1], _Stop):
+                now = time.monotonic()
+                if now >= deadline:
+                    quiet_at = self._last_traffic + QUIET_S
+                    if now >= quiet_at or now >= first + MAX_DEFER_S:
+                        break
+                    deadline = min(quiet_at, first + MAX_DEFER_S)
                 try:
-                    jobs.append(self._jobs.get(timeout=max(deadline - time.monotonic(), 0)))
+                    jobs.append(self._jobs.get(timeout=max(deadline - now, 0)))
                 except queue.Empty:
-                    break
+                    continue
             stop = any(isinstance(job, _Stop) for job in jobs)
             self._process([job for job in jobs if not isinstance(job, _Stop)])
             if stop:

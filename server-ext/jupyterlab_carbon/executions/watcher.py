@@ -309,6 +309,7 @@ class ExecutionWatcher:
     # -- IOPub ----------------------------------------------------------------------------
 
     def _on_iopub(self, kernel_id: str, event: IOPubEvent) -> None:
+        self._recorder.traffic()
         watch = self._watches.get(kernel_id)
         if watch is None or event.parent_type != "execute_request" or event.parent_id is None:
             return
