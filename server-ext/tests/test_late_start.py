@@ -80,3 +80,39 @@ def test_decode_reads_content_only_when_needed() -> None:
     forged[2] = b"0" * 64
     assert decode(forged, session) is None
     assert decode([b"no delimiter"], session) is None
+
+
+async def test_a_missed_idle_ends_at_the_last_message_when_the_next_cell_starts(
+    jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any
+) -> None:
+    """ZeroMQ drops messages under a flood of outputs; an idle lost there must not leave the
+    execution open (it would overlap every later run until the kernel stops)."""
+    kernel_id = await start_kernel(jp_fetch)
+    _drop_first(jp_serverapp, kernel_id, {("status", "idle")})
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    first, _, first_idle = await channel.run("import time\nprint('start')\ntime.sleep(0.5)\nprint('end')")
+    second, second_busy, _ = await channel.run("1 + 1")
+    runs = await runs_for(jp_fetch, 2, kernel_id=kernel_id)
+    by_msg = {r["msg_id"]: r for r in runs}
+    assert sorted(by_msg) == sorted([first, second]) and len(runs) == 2
+    missed = by_msg[first]
+    assert "idle-missed" in missed["flags"] and "idle-missed" not in by_msg[second]["flags"]
+    # Its last message was the second print, a moment before the idle that was lost.
+    assert first_idle - 0.05 <= missed["ended_at"] <= first_idle
+    assert missed["ended_at"] <= second_busy
+    watcher = jp_serverapp.web_app.settings["jupyterlab_carbon"]["watcher"]
+    assert watcher.in_flight() == []
+
+
+async def test_aborted_cells_say_the_kernel_broadcast_no_code(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    kernel_id = await start_kernel(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    failing = channel.send_execute("import time; time.sleep(0.3); 1 / 0")
+    queued = [channel.send_execute("x = 1") for _ in range(2)]  # aborted: stop_on_error
+    for msg_id in [failing, *queued]:
+        await channel.wait_idle(msg_id)
+    runs = await runs_for(jp_fetch, 3, kernel_id=kernel_id)
+    by_msg = {r["msg_id"]: r for r in runs}
+    assert by_msg[failing]["status"] == "error" and "no-input" not in by_msg[failing]["flags"]
+    for msg_id in queued:
+        assert "no-input" in by_msg[msg_id]["flags"] and by_msg[msg_id]["code_preview"] is None

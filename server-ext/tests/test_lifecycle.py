@@ -110,3 +110,29 @@ def test_a_clean_stop_mid_cell_records_server_shutdown_and_closes_the_ledger(liv
     assert run["msg_id"] == msg_id and run["status"] == "interrupted"
     assert "server-shutdown" in run["flags"] and "server-crash" not in run["flags"]
     assert run["duration_s"] == pytest.approx(1.0, abs=1.5)
+
+
+async def test_a_cell_that_ended_before_a_restart_is_not_flagged(jp_fetch: Any, jp_serverapp: Any) -> None:
+    """A ZMQ client may restart the kernel on the execute_reply, before the idle reaches us."""
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.session import Session
+
+    kernel_id = await start_kernel(jp_fetch)
+    sent: list[str] = []
+    for _ in range(4):
+        manager = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+        session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
+        client = AsyncKernelClient(session=session)
+        client.load_connection_info(manager.get_connection_info())
+        client.start_channels()
+        try:
+            sent.append(client.execute("x = 1"))
+            reply = await asyncio.wait_for(client.get_shell_msg(), 30)
+            assert reply["content"]["status"] == "ok"
+            await jp_fetch("api", "kernels", kernel_id, "restart", method="POST", body="")
+        finally:
+            client.stop_channels()
+    runs = await runs_for(jp_fetch, len(sent), kernel_id=kernel_id)
+    assert sorted(r["msg_id"] for r in runs) == sorted(sent)
+    for run in runs:
+        assert run["status"] == "ok" and "kernel-restart" not in run["flags"], run["flags"]

@@ -46,6 +46,7 @@ class IOPubEvent:
     parent_id: str | None
     parent_type: str | None
     parent_date: str | None  # the request's own timestamp (the client's clock)
+    parent_subshell: str | None  # JEP 91: executions on different subshells may overlap
     content: dict[str, Any] | None  # only for CONTENT_NEEDED under an execute_request, and welcomes
 
 
@@ -86,7 +87,9 @@ def decode(frames: Sequence[Any], session: Any) -> IOPubEvent | None:
             content = json.loads(signed[3])
         except ValueError:
             return None
-    return IOPubEvent(msg_type, date, parent.get("msg_id"), parent_type, parent.get("date"), content)
+    return IOPubEvent(
+        msg_type, date, parent.get("msg_id"), parent_type, parent.get("date"), parent.get("subshell_id"), content
+    )
 
 
 class IOPubSubscription:

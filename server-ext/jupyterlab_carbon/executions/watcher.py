@@ -54,6 +54,8 @@ class PendingExecution:
     status: str = "ok"
     flags: list[str] = field(default_factory=list)
     stored: bool = False  # its running row was queued
+    subshell: str | None = None
+    last_seen: float = 0.0  # the kernel's timestamp on the latest message of the execution
 
 
 @dataclass
@@ -320,15 +322,22 @@ class ExecutionWatcher:
         if kind == "status":
             state = content.get("execution_state")
             if state == "busy" and msg_id not in watch.pending:
-                self._begin(watch, msg_id, event.date)
+                self._close_idle_missed(watch, event)
+                self._begin(watch, msg_id, event.date, subshell=event.parent_subshell)
             elif state == "idle":
                 ended = watch.pending.pop(msg_id, None) or self._recover(watch, event)
+                if ended.code is None and "no-input" not in ended.flags:
+                    # ipykernel broadcasts the code of every execution but silent ones and those
+                    # it aborts (queued behind an error): which of the two, only the reply says.
+                    ended.flags.append("no-input")
                 self._finish(watch, ended, event.date)
             return
         pending = watch.pending.get(msg_id)
         if pending is None:
             # The busy message was missed: the input's own timestamp follows busy by microseconds.
-            pending = self._begin(watch, msg_id, event.date, late=True)
+            self._close_idle_missed(watch, event)
+            pending = self._begin(watch, msg_id, event.date, late=True, subshell=event.parent_subshell)
+        pending.last_seen = event.date
         if kind == "execute_input":
             pending.code = content.get("code")
             pending.execution_count = content.get("execution_count")
@@ -338,9 +347,24 @@ class ExecutionWatcher:
             pending.status = "interrupted" if interrupted else "error"
             pending.flags.append("interrupted" if interrupted else "errored")
 
-    def _begin(self, watch: KernelWatch, msg_id: str, started_at: float, late: bool = False) -> PendingExecution:
+    def _close_idle_missed(self, watch: KernelWatch, start: IOPubEvent) -> None:
+        """A kernel runs one execution at a time per subshell: a new one began, so an earlier one
+        still open lost its idle (dropped by ZeroMQ under a flood of outputs). It ended at its
+        last message seen, never later than this start."""
+        for msg_id, pending in list(watch.pending.items()):
+            if pending.subshell == start.parent_subshell:
+                del watch.pending[msg_id]
+                pending.flags.append("idle-missed")
+                self._finish(watch, pending, min(max(pending.last_seen, pending.started_at), start.date))
+
+    def _begin(
+        self, watch: KernelWatch, msg_id: str, started_at: float, late: bool = False, subshell: str | None = None
+    ) -> PendingExecution:
         edge = self._edges.submit(self._read_edge, watch.tree, False)
-        pending = PendingExecution(uuid.uuid4().hex, msg_id, started_at, edge, flags=["late-start"] if late else [])
+        pending = PendingExecution(
+            uuid.uuid4().hex, msg_id, started_at, edge, flags=["late-start"] if late else [], subshell=subshell
+        )
+        pending.last_seen = started_at
         watch.pending[msg_id] = pending
         watch.last_edge = edge
         self._refresh_session(watch)
@@ -428,7 +452,8 @@ class ExecutionWatcher:
         watch.last_edge = end
         self._recorder.expect()
         watch.finished.append(pending.msg_id)
-        if watch.stopping is not None and watch.stopping not in pending.flags:
+        if watch.stopping is not None and pending.status != "ok" and watch.stopping not in pending.flags:
+            # Cut short by the restart or shutdown under way (one that ended well just ended first).
             pending.flags.append(watch.stopping)
         finished = Finished(
             base={},
