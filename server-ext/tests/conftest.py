@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,15 +30,20 @@ def live_powercap(powercap: FakePowercap) -> Iterator[FakePowercap]:
         yield powercap
 
 
-@pytest.fixture
-def jp_server_config(tmp_path: Path, live_powercap: FakePowercap) -> dict:
+def server_config(tmp_path: Path, powercap: FakePowercap, **carbon: Any) -> dict[str, Any]:
+    """A server with the extension reading only the fake tree; ``carbon``: more CarbonConfig options."""
     return {
         "ServerApp": {"jpserver_extensions": {"jupyterlab_carbon": True}},
         "CarbonConfig": {
-            "powercap_root": str(live_powercap.root),
+            "powercap_root": str(powercap.root),
             "hwmon_root": str(tmp_path / "no-hwmon"),
             "use_nvml": False,
             "use_amdsmi": False,
-            "sample_period_s": 0.05,
+            **carbon,
         },
     }
+
+
+@pytest.fixture
+def jp_server_config(tmp_path: Path, live_powercap: FakePowercap) -> dict[str, Any]:
+    return server_config(tmp_path, live_powercap, sample_period_s=0.05)

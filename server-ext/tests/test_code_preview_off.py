@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .conftest import server_config
 from .fakesysfs import FakePowercap
 from .test_executions import KernelChannel, runs_for, start_kernel
 
@@ -16,17 +17,8 @@ SECRET = "token = 'do-not-keep-me'"
 
 @pytest.fixture
 def jp_server_config(tmp_path: Path, live_powercap: FakePowercap) -> dict[str, Any]:
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyterlab_carbon": True}},
-        "CarbonConfig": {
-            "powercap_root": str(live_powercap.root),
-            "hwmon_root": str(tmp_path / "no-hwmon"),
-            "use_nvml": False,
-            "use_amdsmi": False,
-            "store_code_preview": False,
-            "ledger_url": f"sqlite:///{tmp_path / 'ledger.sqlite'}",
-        },
-    }
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    return server_config(tmp_path, live_powercap, store_code_preview=False, ledger_url=ledger)
 
 
 async def test_no_code_in_the_ledger(jp_fetch: Any, jp_ws_fetch: Any, tmp_path: Path) -> None:

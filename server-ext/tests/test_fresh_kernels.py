@@ -38,14 +38,19 @@ async def _over_websocket(jp_fetch: Any, jp_ws_fetch: Any) -> tuple[str, str]:
     return kernel_id, msg_id
 
 
-async def _over_zmq(jp_fetch: Any, jp_serverapp: Any) -> tuple[str, str]:
-    kernel_id = await _start(jp_fetch)
+def zmq_client(jp_serverapp: Any, kernel_id: str) -> AsyncKernelClient:
+    """A client of its own, as a ZMQ tool with the connection file makes (same key, new session)."""
     manager = jp_serverapp.kernel_manager.get_kernel(kernel_id)
-    # A client of its own, as a ZMQ tool with the connection file would make (same key, new session).
     session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
     client = AsyncKernelClient(session=session)
     client.load_connection_info(manager.get_connection_info())
     client.start_channels()
+    return client
+
+
+async def _over_zmq(jp_fetch: Any, jp_serverapp: Any) -> tuple[str, str]:
+    kernel_id = await _start(jp_fetch)
+    client = zmq_client(jp_serverapp, kernel_id)
     try:
         msg_id = client.execute("x = 6 * 7")  # at once: no kernel_info, no wait_for_ready
         reply = await asyncio.wait_for(client.get_shell_msg(), 60)

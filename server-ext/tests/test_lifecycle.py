@@ -114,17 +114,12 @@ def test_a_clean_stop_mid_cell_records_server_shutdown_and_closes_the_ledger(liv
 
 async def test_a_cell_that_ended_before_a_restart_is_not_flagged(jp_fetch: Any, jp_serverapp: Any) -> None:
     """A ZMQ client may restart the kernel on the execute_reply, before the idle reaches us."""
-    from jupyter_client.asynchronous.client import AsyncKernelClient
-    from jupyter_client.session import Session
+    from .test_fresh_kernels import zmq_client
 
     kernel_id = await start_kernel(jp_fetch)
     sent: list[str] = []
     for _ in range(4):
-        manager = jp_serverapp.kernel_manager.get_kernel(kernel_id)
-        session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
-        client = AsyncKernelClient(session=session)
-        client.load_connection_info(manager.get_connection_info())
-        client.start_channels()
+        client = zmq_client(jp_serverapp, kernel_id)
         try:
             sent.append(client.execute("x = 1"))
             reply = await asyncio.wait_for(client.get_shell_msg(), 30)

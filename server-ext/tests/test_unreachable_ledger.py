@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .conftest import server_config
 from .fakesysfs import FakePowercap
 
 
@@ -16,16 +17,7 @@ def jp_server_config(tmp_path: Path, live_powercap: FakePowercap) -> dict[str, A
     blocked = tmp_path / "read-only"
     blocked.mkdir()
     blocked.chmod(0o500)  # root ignores modes, so the ledger's directory is also left missing
-    return {
-        "ServerApp": {"jpserver_extensions": {"jupyterlab_carbon": True}},
-        "CarbonConfig": {
-            "powercap_root": str(live_powercap.root),
-            "hwmon_root": str(tmp_path / "no-hwmon"),
-            "use_nvml": False,
-            "use_amdsmi": False,
-            "ledger_url": f"sqlite:///{blocked}/missing/dir/ledger.sqlite",
-        },
-    }
+    return server_config(tmp_path, live_powercap, ledger_url=f"sqlite:///{blocked}/missing/dir/ledger.sqlite")
 
 
 async def test_an_unreachable_ledger_starts_no_thread(jp_serverapp: Any, jp_fetch: Any) -> None:
