@@ -52,13 +52,20 @@ $(STAMPS)/labextension: $(STAMPS)/npm $(STAMPS)/venv $(TS_SOURCES)
 	npm run build
 	touch $@
 
+# `labextension develop` links the installed labextension to the build folder, so the next
+# editable install writes its install.json into that folder, and the one after would add it
+# twice to the wheel: remove it before each install.
+STRAY_INSTALL_JSON := server-ext/jupyterlab_carbon/labextension/install.json
+
 $(STAMPS)/installed: $(STAMPS)/venv $(STAMPS)/labextension $(PY_PROJECT) Makefile
+	rm -f $(STRAY_INSTALL_JSON)
 	$(VENV)/bin/pip install -q --no-build-isolation -e "./server-ext$(if $(DEMO_EXTRAS),[$(DEMO_EXTRAS)])"
 	jupyter labextension develop --overwrite ./server-ext >/dev/null
 	jupyter server extension enable --sys-prefix jupyterlab_carbon >/dev/null
 	touch $@
 
 $(STAMPS)/test-deps: $(STAMPS)/installed $(PY_PROJECT) Makefile
+	rm -f $(STRAY_INSTALL_JSON)
 	$(VENV)/bin/pip install -q --no-build-isolation -e "./server-ext[test$(if $(DEMO_EXTRAS),$(comma)$(DEMO_EXTRAS))]"
 	touch $@
 
