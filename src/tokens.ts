@@ -157,13 +157,14 @@ export interface IIntensityState {
 /** GET /carbon/totals */
 export interface ITotals {
   runs: number;
-  attributed_j: number;
-  node_j: number;
-  idle_j: number;
-  active_j: number;
-  duration_s: number;
-  gco2e: number;
-  costs: Record<string, number>;
+  // null where a sum does not fit a float (rows an earlier version stored as infinite are left out)
+  attributed_j: number | null;
+  node_j: number | null;
+  idle_j: number | null;
+  active_j: number | null;
+  duration_s: number | null;
+  gco2e: number | null;
+  costs: Record<string, number | null>;
 }
 
 /** Typed access to the server extension's REST API and its live events. */
