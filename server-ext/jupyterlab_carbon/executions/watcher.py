@@ -142,7 +142,9 @@ class ExecutionWatcher:
         self._listener_tasks: set[asyncio.Future[None]] = set()
         self._host = socket.gethostname()
         self._server = _this_server()
-        # Edge reads (meters, CPU times) leave the event loop but keep their order.
+        # Edge reads (meters, CPU times): on the loop when they take microseconds, else on one
+        # thread that keeps their order.
+        self._inline_edges = sampler.meters.reads_in_microseconds
         self._edges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyterlab-carbon-edges")
         self._recorder = Recorder(
             sampler, ledger, log, impact, self._host, store_code_preview, self._announce
@@ -234,7 +236,7 @@ class ExecutionWatcher:
         except Exception as err:  # a kernel that vanished or cannot be reached must not break the server
             self._log.warning("jupyterlab-carbon: cannot watch kernel %s: %s", kernel_id, err)
             return False
-        watch.last_edge = self._edges.submit(self._read_edge, watch.tree, False)
+        watch.last_edge = self._edge(watch.tree, False)
         manager.add_restart_callback(functools.partial(self._kernel_died, kernel_id, "kernel-crash"), "restart")
         manager.add_restart_callback(functools.partial(self._kernel_died, kernel_id, "kernel-died"), "dead")
         self._watches[kernel_id] = watch
@@ -265,7 +267,7 @@ class ExecutionWatcher:
         watch.stopping = None
         if keep:
             watch.connect()
-            watch.last_edge = self._edges.submit(self._read_edge, watch.tree, False)
+            watch.last_edge = self._edge(watch.tree, False)
         else:
             watch.close()
 
@@ -291,7 +293,7 @@ class ExecutionWatcher:
                 # An automatic restart after a crash: the old subscription is to a dead process.
                 watch.crashed = False
                 watch.connect()
-                watch.last_edge = self._edges.submit(self._read_edge, watch.tree, False)
+                watch.last_edge = self._edge(watch.tree, False)
                 await self.confirm(kernel_id)
                 return
             for _ in range(500):  # the start event can precede the kernel's listing
@@ -360,7 +362,7 @@ class ExecutionWatcher:
     def _begin(
         self, watch: KernelWatch, msg_id: str, started_at: float, late: bool = False, subshell: str | None = None
     ) -> PendingExecution:
-        edge = self._edges.submit(self._read_edge, watch.tree, False)
+        edge = self._edge(watch.tree, False)
         pending = PendingExecution(
             uuid.uuid4().hex, msg_id, started_at, edge, flags=["late-start"] if late else [], subshell=subshell
         )
@@ -382,10 +384,23 @@ class ExecutionWatcher:
                 requested = idle.date
             if idle.date - 86400 < requested <= idle.date:
                 started_at = requested
-        start = watch.last_edge or self._edges.submit(self._read_edge, watch.tree, False)
+        start = watch.last_edge or self._edge(watch.tree, False)
         pending = PendingExecution(uuid.uuid4().hex, idle.parent_id or "", started_at, start, flags=["late-start"])
         self._log.info("jupyterlab-carbon: execution %s seen only at its end; recorded late-start", pending.msg_id)
         return pending
+
+    def _edge(self, tree: ProcessTree, refresh: bool) -> Future[Edge]:
+        """Read an edge now on the event loop when the meters are files read in microseconds
+        (cheaper than handing the read to a thread that then contends for the GIL with the
+        loop), else on the edge thread, which keeps the reads in order."""
+        if not self._inline_edges:
+            return self._edges.submit(self._read_edge, tree, refresh)
+        edge: Future[Edge] = Future()
+        try:
+            edge.set_result(self._read_edge(tree, refresh))
+        except Exception as err:  # the recorder reports it with the execution's record
+            edge.set_exception(err)
+        return edge
 
     def _read_edge(self, tree: ProcessTree, refresh: bool) -> Edge:
         """At a cell's start or end: read the meters now, and the CPU time of kernel and node."""
@@ -448,7 +463,7 @@ class ExecutionWatcher:
         self._after_session(watch, store)
 
     def _finish(self, watch: KernelWatch, pending: PendingExecution, ended_at: float) -> None:
-        end = self._edges.submit(self._read_edge, watch.tree, True)
+        end = self._edge(watch.tree, True)
         watch.last_edge = end
         self._recorder.expect()
         watch.finished.append(pending.msg_id)

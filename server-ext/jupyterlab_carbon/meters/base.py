@@ -110,6 +110,9 @@ class MeterSource(abc.ABC):
     """
 
     name: str = "meter"
+    # Reads of files under /sys or /proc take microseconds; driver calls (NVML, amdsmi) can take
+    # milliseconds. Only the former may be read on the server's event loop at a cell's edge.
+    reads_in_microseconds: bool = False
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._channels: list[Channel] = []

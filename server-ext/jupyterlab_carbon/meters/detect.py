@@ -67,6 +67,11 @@ class MeterSet:
         return [d for s in self.sources for d in s.diagnoses()] + self.extra_diagnoses
 
     @property
+    def reads_in_microseconds(self) -> bool:
+        """True when every source reads files only (no driver call that can take milliseconds)."""
+        return all(source.reads_in_microseconds for source in self.sources)
+
+    @property
     def modeled(self) -> bool:
         """True when any channel is modeled (the totals are then partly modeled)."""
         return any(c.method is Method.MODELED for c in self.channels)

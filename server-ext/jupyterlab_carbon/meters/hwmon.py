@@ -20,6 +20,7 @@ class HwmonSource(MeterSource):
     """hwmon sensors of known drivers; per-core amd_energy sensors are left to their socket total."""
 
     name = "hwmon"
+    reads_in_microseconds = True
 
     def __init__(
         self, root: Path, skip_domains: frozenset[Domain] = frozenset(), clock: Callable[[], float] = time.monotonic

@@ -63,6 +63,7 @@ class ModeledSource(MeterSource):
     """CPU power = TDP x (idle fraction + (1 - idle fraction) x utilisation); DRAM = GB x W/GB."""
 
     name = "model"
+    reads_in_microseconds = True
 
     def __init__(
         self,
