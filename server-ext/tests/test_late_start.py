@@ -51,9 +51,13 @@ async def test_missed_start_is_recovered(
     late = by_msg[first]
     assert "late-start" in late["flags"] and "late-start" not in by_msg[second]["flags"]
     assert late["ended_at"] == pytest.approx(t1, abs=1e-3)
-    # From the input's timestamp (microseconds after busy) or the request's own time (the
-    # client sent it just before busy): either way the window is the cell's, give or take ms.
-    assert late["started_at"] == pytest.approx(t0, abs=0.05)
+    if ("execute_input", None) in missed:
+        # Only the request's own time is known: the client sent it before the kernel took it up
+        # (how long before depends on the machine's load), so the window holds the whole cell.
+        assert t0 - 5.0 <= late["started_at"] <= t0 + 1e-3
+    else:
+        # The input's timestamp follows busy by microseconds.
+        assert late["started_at"] == pytest.approx(t0, abs=0.05)
     assert late["node_j"] > 0
 
 
