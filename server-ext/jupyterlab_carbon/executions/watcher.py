@@ -145,6 +145,7 @@ class ExecutionWatcher:
         # Edge reads (meters, CPU times): on the loop when they take microseconds, else on one
         # thread that keeps their order.
         self._inline_edges = sampler.meters.reads_in_microseconds
+        self._loop: asyncio.AbstractEventLoop | None = None  # the server's, from start()
         self._edges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyterlab-carbon-edges")
         self._recorder = Recorder(
             sampler, ledger, log, impact, self._host, store_code_preview, self._announce
@@ -171,6 +172,7 @@ class ExecutionWatcher:
     def start(self, event_logger: Any, loop: asyncio.AbstractEventLoop) -> None:
         """Watch running kernels, hook the kernel manager, and close what a crash left open."""
         self._event_logger = event_logger
+        self._loop = loop
         event_logger.add_listener(schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_event)
         kernels = self._kernels
         self._originals = {name: getattr(kernels, name) for name in self.WRAPPED}
@@ -390,16 +392,22 @@ class ExecutionWatcher:
         return pending
 
     def _edge(self, tree: ProcessTree, refresh: bool) -> Future[Edge]:
-        """Read an edge now on the event loop when the meters are files read in microseconds
+        """Read an edge on the event loop when the meters are files read in microseconds
         (cheaper than handing the read to a thread that then contends for the GIL with the
-        loop), else on the edge thread, which keeps the reads in order."""
-        if not self._inline_edges:
+        loop), else on the edge thread, which keeps the reads in order. On the loop, the read
+        comes right after the callbacks already due, so that the kernel's message that caused
+        it reaches the clients' WebSockets first."""
+        if not self._inline_edges or self._loop is None:
             return self._edges.submit(self._read_edge, tree, refresh)
         edge: Future[Edge] = Future()
-        try:
-            edge.set_result(self._read_edge(tree, refresh))
-        except Exception as err:  # the recorder reports it with the execution's record
-            edge.set_exception(err)
+
+        def read() -> None:
+            try:
+                edge.set_result(self._read_edge(tree, refresh))
+            except Exception as err:  # the recorder reports it with the execution's record
+                edge.set_exception(err)
+
+        self._loop.call_soon(read)
         return edge
 
     def _read_edge(self, tree: ProcessTree, refresh: bool) -> Edge:
