@@ -29,6 +29,22 @@ def _drop_first(jp_serverapp: Any, kernel_id: str, kinds: set[tuple[str, str | N
     subscription._on_event = lossy
 
 
+async def _two_cells_losing(
+    jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any, kinds: set[tuple[str, str | None]], first_code: str
+) -> tuple[tuple[str, float, float], tuple[str, float, float], dict[str, dict[str, Any]]]:
+    """Run ``first_code`` then a trivial cell on a fresh kernel whose watcher misses the first
+    message of each kind; (first's msg_id, busy, idle), the same for the second, runs by msg_id."""
+    kernel_id = await start_kernel(jp_fetch)
+    _drop_first(jp_serverapp, kernel_id, kinds)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    first = await channel.run(first_code)
+    second = await channel.run("2 + 2")
+    runs = await runs_for(jp_fetch, 2, kernel_id=kernel_id)
+    by_msg = {r["msg_id"]: r for r in runs}
+    assert sorted(by_msg) == sorted([first[0], second[0]]) and len(runs) == 2
+    return first, second, by_msg
+
+
 @pytest.mark.parametrize(
     "missed",
     [
@@ -40,14 +56,9 @@ def _drop_first(jp_serverapp: Any, kernel_id: str, kinds: set[tuple[str, str | N
 async def test_missed_start_is_recovered(
     jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any, missed: set[tuple[str, str | None]]
 ) -> None:
-    kernel_id = await start_kernel(jp_fetch)
-    _drop_first(jp_serverapp, kernel_id, missed)
-    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
-    first, t0, t1 = await channel.run("import time; time.sleep(0.5)")
-    second, _, _ = await channel.run("2 + 2")
-    runs = await runs_for(jp_fetch, 2, kernel_id=kernel_id)
-    by_msg = {r["msg_id"]: r for r in runs}
-    assert sorted(by_msg) == sorted([first, second]) and len(runs) == 2
+    (first, t0, t1), (second, _, _), by_msg = await _two_cells_losing(
+        jp_fetch, jp_ws_fetch, jp_serverapp, missed, "import time; time.sleep(0.5)"
+    )
     late = by_msg[first]
     assert "late-start" in late["flags"] and "late-start" not in by_msg[second]["flags"]
     assert late["ended_at"] == pytest.approx(t1, abs=1e-3)
@@ -91,14 +102,10 @@ async def test_a_missed_idle_ends_at_the_last_message_when_the_next_cell_starts(
 ) -> None:
     """ZeroMQ drops messages under a flood of outputs; an idle lost there must not leave the
     execution open (it would overlap every later run until the kernel stops)."""
-    kernel_id = await start_kernel(jp_fetch)
-    _drop_first(jp_serverapp, kernel_id, {("status", "idle")})
-    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
-    first, _, first_idle = await channel.run("import time\nprint('start')\ntime.sleep(0.5)\nprint('end')")
-    second, second_busy, _ = await channel.run("1 + 1")
-    runs = await runs_for(jp_fetch, 2, kernel_id=kernel_id)
-    by_msg = {r["msg_id"]: r for r in runs}
-    assert sorted(by_msg) == sorted([first, second]) and len(runs) == 2
+    code = "import time\nprint('start')\ntime.sleep(0.5)\nprint('end')"
+    (first, _, first_idle), (second, second_busy, _), by_msg = await _two_cells_losing(
+        jp_fetch, jp_ws_fetch, jp_serverapp, {("status", "idle")}, code
+    )
     missed = by_msg[first]
     assert "idle-missed" in missed["flags"] and "idle-missed" not in by_msg[second]["flags"]
     # Its last message was the second print, a moment before the idle that was lost.
