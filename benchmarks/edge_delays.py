@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from overhead import Server, TreeDriver, open_kernel, request, wait_ready
+from overhead import Server, TreeDriver, open_kernel, request, shut_down, wait_ready
 
 KINDS = ("idle", "sleep", "cpu")
 PERCENTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
@@ -142,12 +142,7 @@ async def measure(args: argparse.Namespace, base: Path, tree: Path) -> dict[str,
         log(f"server log tail:\n{server.log_tail()}")
         raise
     finally:
-        if server.kernel_id and server.process and server.process.poll() is None:
-            try:
-                await request(server, "DELETE", f"/api/kernels/{server.kernel_id}")
-            except OSError as err:  # stopping the server below also ends the kernel
-                log(f"could not shut the kernel down: {err}")
-        server.stop()
+        await shut_down(server)
 
 
 def merge(paths: Sequence[Path]) -> dict[str, Any]:

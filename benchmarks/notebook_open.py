@@ -33,7 +33,6 @@ import random
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ sys.path.insert(0, str(SERVER_EXT))
 
 from jupyterlab_carbon.intensity.impact import compute_impact  # noqa: E402
 from jupyterlab_carbon.intensity.resolve import IntensitySettings, resolve_intensity  # noqa: E402
+from tests.liveserver import free_port  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 NOTEBOOK = "big.ipynb"
@@ -176,12 +176,6 @@ def generate_notebook(path: Path, cells: int, seed: int) -> int:
     text = json.dumps(notebook, indent=1)
     path.write_text(text)
     return len(text.encode())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

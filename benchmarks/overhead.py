@@ -390,6 +390,16 @@ async def request(server: Server, method: str, path: str, body: Any = None) -> t
         return response.code, None
 
 
+async def shut_down(server: Server) -> None:
+    """Shut the server's kernel down through the API, then stop the server (also on error)."""
+    if server.kernel_id and server.process and server.process.poll() is None:
+        try:
+            await request(server, "DELETE", f"/api/kernels/{server.kernel_id}")
+        except Exception as err:  # stopping the server below also ends the kernel
+            log(f"could not shut down the {server.name} kernel: {err}")
+    server.stop()
+
+
 async def wait_ready(server: Server, timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -675,12 +685,7 @@ async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, A
         raise
     finally:
         for server in servers:
-            if server.kernel_id and server.process and server.process.poll() is None:
-                try:
-                    await request(server, "DELETE", f"/api/kernels/{server.kernel_id}")
-                except Exception as err:  # stopping the server below also ends the kernel
-                    log(f"could not shut down the {server.name} kernel: {err}")
-            server.stop()
+            await shut_down(server)
 
 
 # --------------------------------------------------------------------------- main

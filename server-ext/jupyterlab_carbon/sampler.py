@@ -52,10 +52,6 @@ class Sample:
     def channel_mono(self, index: int) -> float:
         return self.read_mono[index] if self.read_mono is not None else self.mono
 
-    def channel_wall(self, index: int) -> float:
-        """The wall time at which channel ``index`` was read."""
-        return self.wall - (self.mono - self.channel_mono(index))
-
 
 class Sampler:
     """Reads the meters every ``period_s`` on its own thread; keeps ``history_s`` of samples."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -14,14 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from .liveserver import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "make-run-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, bytes]:

@@ -136,7 +136,7 @@ class IOPubSubscription:
             try:
                 await asyncio.wait_for(asyncio.shield(confirmed), WELCOME_WAIT_S)
                 return True
-            except TimeoutError:
+            except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
                 pass
             shell = self.manager.connect_shell()
             try:
@@ -147,7 +147,7 @@ class IOPubSubscription:
                     session.send(shell, request)
                     try:
                         await asyncio.wait_for(asyncio.shield(confirmed), PROBE_EVERY_S)
-                    except TimeoutError:
+                    except asyncio.TimeoutError:
                         continue
             finally:
                 shell.close()
@@ -178,6 +178,8 @@ class ProcessExitWatch:
             self._fd = os.pidfd_open(pid)
             self._loop.add_reader(self._fd, self._exited)
         except (OSError, RuntimeError, NotImplementedError):
+            # No pidfd (not Linux, or Linux before 5.3) or no running loop: a crash's window then
+            # ends when the kernel restarter notices the death (its poll runs every 3 s).
             self.close()
 
     def _exited(self) -> None:

@@ -20,7 +20,6 @@ import functools
 import socket
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,7 +71,8 @@ class KernelWatch:
         self.kernel_id = kernel_id
         self.manager = manager
         self.pending: dict[str, PendingExecution] = {}
-        self.finished: deque[str] = deque(maxlen=FINISHED_MEMORY)
+        # The latest finished executions' msg_ids, oldest first: looked up for every message.
+        self.finished: dict[str, None] = {}
         self.stopping: str | None = None  # the reason, while a restart or shutdown is under way
         self.crashed = False  # the restarter found the process dead; it restarts it next
         self.session: SessionInfo | None = None
@@ -81,7 +81,7 @@ class KernelWatch:
         self._on_event = on_event
         self.subscription: IOPubSubscription | None = None
         self.exit_watch: ProcessExitWatch | None = None
-        self.tree = ProcessTree(self.pid)
+        self.tree: ProcessTree
         self.connect()
 
     @property
@@ -96,6 +96,11 @@ class KernelWatch:
         self.tree = ProcessTree(self.pid)
         self.exit_watch = ProcessExitWatch(self.pid)
         self.subscription = IOPubSubscription(self.manager, functools.partial(self._on_event, self.kernel_id))
+
+    def remember_finished(self, msg_id: str) -> None:
+        self.finished[msg_id] = None
+        if len(self.finished) > FINISHED_MEMORY:
+            del self.finished[next(iter(self.finished))]
 
     def died_at(self) -> float | None:
         return self.exit_watch.exited_at if self.exit_watch is not None else None
@@ -268,10 +273,14 @@ class ExecutionWatcher:
         self._interrupt_pending(watch, reason)
         watch.stopping = None
         if keep:
-            watch.connect()
-            watch.last_edge = self._edge(watch.tree, False)
+            self._reconnect(watch)
         else:
             watch.close()
+
+    def _reconnect(self, watch: KernelWatch) -> None:
+        """After a restart: a new subscription, process tree and baseline edge."""
+        watch.connect()
+        watch.last_edge = self._edge(watch.tree, False)
 
     def _kernel_died(self, kernel_id: str, reason: str) -> None:
         """The kernel restarter found the process dead (it restarts it next, or gives up)."""
@@ -294,8 +303,7 @@ class ExecutionWatcher:
             if watch is not None and action == "restart" and watch.crashed:
                 # An automatic restart after a crash: the old subscription is to a dead process.
                 watch.crashed = False
-                watch.connect()
-                watch.last_edge = self._edge(watch.tree, False)
+                self._reconnect(watch)
                 await self.confirm(kernel_id)
                 return
             for _ in range(500):  # the start event can precede the kernel's listing
@@ -474,24 +482,24 @@ class ExecutionWatcher:
         end = self._edge(watch.tree, True)
         watch.last_edge = end
         self._recorder.expect()
-        watch.finished.append(pending.msg_id)
+        watch.remember_finished(pending.msg_id)
         if watch.stopping is not None and pending.status != "ok" and watch.stopping not in pending.flags:
             # Cut short by the restart or shutdown under way (one that ended well just ended first).
             pending.flags.append(watch.stopping)
-        finished = Finished(
-            base={},
-            code=pending.code,
-            execution_count=pending.execution_count,
-            status=pending.status,
-            flags=list(pending.flags),
-            ended_at=ended_at,
-            start=pending.start,
-            end=end,
-        )
 
         def submit() -> None:
-            finished.base = self._record_base(watch, pending)
-            self._recorder.finished(finished)
+            self._recorder.finished(
+                Finished(
+                    base=self._record_base(watch, pending),
+                    code=pending.code,
+                    execution_count=pending.execution_count,
+                    status=pending.status,
+                    flags=list(pending.flags),
+                    ended_at=ended_at,
+                    start=pending.start,
+                    end=end,
+                )
+            )
 
         self._after_session(watch, submit)
 

@@ -47,7 +47,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..private_files import PRIVATE_FILE_MODE, private_directory, private_file, tighten
 from ..records import ChannelEnergy, RunRecord
@@ -266,12 +266,7 @@ class Ledger:
         A run id already stored is left as it is: a record is final once written, and a
         retried write (after a timeout, from a second watcher) must not duplicate it.
         """
-        try:
-            with self._writer.begin() as conn:
-                conn.execute(insert(RUNS).values(**asdict(record)))
-        except IntegrityError:
-            if self.run(record.run_id) is None:
-                raise
+        self.write_batch([], [record])
 
     def write_batch(self, started: list[RunRecord], finished: list[RunRecord]) -> None:
         """Store executions that began (state ``running``) and final records, in one transaction.
