@@ -14,6 +14,7 @@ from .events import EventHub, EventsHandler
 from .intensity import IntensityHandler
 from .meters import PowerHandler, PowerSeriesHandler, StatusHandler
 from .runs import ExecutionsHandler, RunHandler, RunsHandler, TotalsHandler
+from .zones import CloudRegionsHandler, ZonesHandler
 
 NAMESPACE = "carbon"
 
@@ -27,6 +28,8 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     ("executions", ExecutionsHandler),
     ("totals", TotalsHandler),
     ("intensity", IntensityHandler),
+    ("intensity/zones", ZonesHandler),
+    ("intensity/cloud-regions", CloudRegionsHandler),
     ("events", EventsHandler),
 ]
 # Tried after ROUTES: any other path below carbon/ gets a JSON 404.
