@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 RECORD_VERSION = 1
+# At most this many points in a run's power trace.
+TRACE_POINTS = 200
 
 
 @dataclass
@@ -51,14 +53,27 @@ class RunRecord:
     # gCO2e, cost and equivalents under the intensity, PUE and price in force when it ran
     impact: dict[str, Any] | None = None
     version: int = RECORD_VERSION
+    # The ledger's annotations (schema version 3).
+    experiment: str = ""  # never empty once stored: the recorder defaults it to the notebook or kernel
+    tags: list[str] = field(default_factory=list)  # sorted, unique
+    note: str | None = None
+    user: str | None = None  # the Jupyter user owning the server that ran it; None for old runs
+    source: str = "server"  # server, headless or imported
+    metrics: dict[str, float] = field(default_factory=dict)  # e.g. {"accuracy": 0.93}
+    deleted_at: float | None = None  # epoch seconds of a soft delete
+    # Power over the run: {"t": seconds since started_at, "w": watts attributed to the kernel},
+    # at most TRACE_POINTS points. Left out of lists (read with one run or a comparison).
+    trace: dict[str, list[float]] | None = None
 
     @property
     def duration_s(self) -> float:
         return self.ended_at - self.started_at
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, include_trace: bool = False) -> dict[str, Any]:
         data = asdict(self)
         data["duration_s"] = self.duration_s
+        if not include_trace:
+            del data["trace"]
         return data
 
     @classmethod
@@ -66,3 +81,10 @@ class RunRecord:
         fields = {k: v for k, v in data.items() if k != "duration_s"}
         fields["channels"] = [ChannelEnergy(**c) for c in data.get("channels", [])]
         return cls(**fields)
+
+
+def default_experiment(notebook_path: str | None, kernel_name: str | None, kernel_id: str) -> str:
+    """The experiment a run belongs to unless told otherwise: its notebook, else its kernel."""
+    if notebook_path:
+        return notebook_path
+    return f"kernel {kernel_name or kernel_id}"

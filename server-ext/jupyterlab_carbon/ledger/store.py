@@ -546,8 +546,8 @@ def _finite_or_none(value: Any) -> float | None:
 
 
 def _row(record: RunRecord) -> dict[str, Any]:
-    """A record as a row: its fields, the channels as plain dicts (cheaper than a deep asdict)."""
-    row = {name: getattr(record, name) for name in record.__dataclass_fields__}
+    """A record as a row: its stored fields, the channels as plain dicts (cheaper than a deep asdict)."""
+    row = {column.name: getattr(record, column.name) for column in RUNS.columns}
     row["channels"] = [asdict(channel) for channel in record.channels]
     return row
 
