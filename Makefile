@@ -21,7 +21,7 @@ comma := ,
 TS_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 PY_PROJECT := server-ext/pyproject.toml
 
-.PHONY: run test setup test-setup pytest jest ui-test clean
+.PHONY: run test setup test-setup pytest jest ui-test clean postgresql-server
 
 run: setup
 	@echo "Starting JupyterLab with jupyterlab-carbon on examples/ (Ctrl+C to stop)."
@@ -33,7 +33,7 @@ test: test-setup
 
 setup: $(STAMPS)/installed
 
-test-setup: setup $(STAMPS)/test-deps $(STAMPS)/ui-npm $(CHROMIUM)
+test-setup: setup $(STAMPS)/test-deps $(STAMPS)/ui-npm $(CHROMIUM) postgresql-server
 
 $(STAMPS):
 	mkdir -p $@
@@ -77,6 +77,15 @@ $(CHROMIUM):
 	@echo "Installing Debian's chromium for the UI tests."
 	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
+
+# The ledger tests also run on a real PostgreSQL server, which they start in a temporary
+# directory (server-ext/tests/postgres.py): Debian's server programs must be installed.
+postgresql-server:
+	if command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then exit 0; fi; \
+	echo "Installing Debian's postgresql for the ledger tests."; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	  echo "PostgreSQL's server is missing and installing it needs root: run 'sudo apt-get install -y postgresql'." >&2; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null
 
 clean:
 	rm -rf $(STAMPS) $(VENV) node_modules lib tsconfig.tsbuildinfo server-ext/jupyterlab_carbon/labextension ui-tests/node_modules

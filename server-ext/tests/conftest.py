@@ -10,6 +10,37 @@ from .fakesysfs import FakePowercap, RealTimeDriver, constant
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
+LEDGER_BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One real PostgreSQL server for the whole session (started on first use); its admin URL."""
+    from .postgres import temporary_postgres  # psycopg is needed only when a test asks for PostgreSQL
+
+    with temporary_postgres() as url:
+        yield url
+
+
+def fresh_ledger_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty ledger database of ``backend``, removed after the test."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+        return
+    from .postgres import drop_database, fresh_database
+
+    url = fresh_database(request.getfixturevalue("postgres_server"))
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(params=LEDGER_BACKENDS)
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The SQLAlchemy URL of an empty ledger database, once on SQLite and once on PostgreSQL."""
+    yield from fresh_ledger_url(request.param, tmp_path, request)
+
 
 @pytest.fixture
 def powercap(tmp_path: Path) -> FakePowercap:

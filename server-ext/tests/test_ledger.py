@@ -180,7 +180,16 @@ def test_any_record_round_trips_exactly(
         extra=extra,
     )
     ledger.add_run(record)
-    assert ledger.run(run_id) == record
+    # Text columns hold U+FFFD for NUL (PostgreSQL refuses NUL in text); JSON keeps it escaped.
+    expected = record if preview is None else replace(record, code_preview=preview.replace("\x00", "\ufffd"))
+    assert ledger.run(run_id) == expected
+
+
+def test_a_nul_in_a_preview_does_not_fail_the_batch(ledger: Ledger) -> None:
+    ledger.write_batch([], [make_record("a", code_preview="x = '\x00'"), make_record("b")])
+    stored = ledger.run("a")
+    assert stored is not None and stored.code_preview == "x = '\ufffd'"
+    assert ledger.run("b") == make_record("b")
 
 
 def test_add_is_idempotent_on_run_id(ledger: Ledger) -> None:
@@ -193,7 +202,7 @@ def test_add_is_idempotent_on_run_id(ledger: Ledger) -> None:
 
 
 def test_other_integrity_errors_are_not_swallowed(ledger: Ledger) -> None:
-    with pytest.raises(Exception, match="(?i)not[ -]null"):  # SQLite: NOT NULL; PostgreSQL: not-null
+    with pytest.raises(Exception, match=r"(?i)not[ -]null"):  # SQLite: NOT NULL; PostgreSQL: not-null
         ledger.add_run(make_record(kernel_id=None))
     assert ledger.count() == 0
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from jupyterlab_carbon.ledger import Ledger
 from jupyterlab_carbon.ledger.store import RUNNING
 
 from .test_ledger import make_record
 
 
-def test_a_running_row_is_replaced_by_its_final_record_once(tmp_path: Path) -> None:
-    with Ledger(data_dir=tmp_path) as ledger:
+def test_a_running_row_is_replaced_by_its_final_record_once(ledger_url: str) -> None:
+    with Ledger(ledger_url) as ledger:
         running = make_record("a", status=RUNNING, node_j=0.0, flags=[])
         ledger.write_batch([running], [])
         assert ledger.runs() == [] and ledger.count() == 0, "a running execution is not a run yet"
@@ -25,8 +23,8 @@ def test_a_running_row_is_replaced_by_its_final_record_once(tmp_path: Path) -> N
         assert ledger.running(running.host) == []
 
 
-def test_closing_unfinished_rows_keeps_what_was_known(tmp_path: Path) -> None:
-    with Ledger(data_dir=tmp_path) as ledger:
+def test_closing_unfinished_rows_keeps_what_was_known(ledger_url: str) -> None:
+    with Ledger(ledger_url) as ledger:
         running = make_record("b", status=RUNNING, flags=["late-start"], code_preview="train()")
         ledger.write_batch([running], [])
         assert ledger.close_unfinished(ledger.running(running.host), "server-crash") == 1

@@ -549,6 +549,11 @@ def _row(record: RunRecord) -> dict[str, Any]:
     """A record as a row: its stored fields, the channels as plain dicts (cheaper than a deep asdict)."""
     row = {column.name: getattr(record, column.name) for column in RUNS.columns}
     row["channels"] = [asdict(channel) for channel in record.channels]
+    for name, value in row.items():
+        # PostgreSQL's text columns refuse NUL, which a cell's first line may hold, and would fail
+        # the whole batch: every database stores U+FFFD in its place, so they answer alike.
+        if type(value) is str and "\x00" in value:
+            row[name] = value.replace("\x00", "\ufffd")
     return row
 
 
