@@ -29,6 +29,9 @@ class RunQuery:
     source: str | None = None
     deleted: Literal["exclude", "only", "include"] = "exclude"
     visible_users: tuple[str, ...] | None = None  # None: every user's runs; else rows whose user is in it or null
+    # GET runs' older filters, kept for the badges: one execution, and every run of the same code.
+    msg_id: str | None = None
+    code_hash: str | None = None
 
 
 SORT_KEYS = ("started_at", "duration_s", "energy", "co2e", "cost", "notebook_path", "experiment", "execution_count")
