@@ -1,9 +1,10 @@
 import { badgesPlugin } from './badges/plugin';
 import { clientPlugin, versionCheckPlugin } from './client/plugin';
+import { ledgerPlugin } from './ledger/plugin';
 import { statusBarPlugin } from './statusbar/statusbar';
 
 export * from './tokens';
 export { CarbonAPIError, CarbonClient, requestAPI } from './client/client';
 export { formatCarbon, formatCost, formatDuration, formatEnergy, formatPower } from './format';
 
-export default [clientPlugin, versionCheckPlugin, statusBarPlugin, badgesPlugin];
+export default [clientPlugin, versionCheckPlugin, statusBarPlugin, badgesPlugin, ledgerPlugin];

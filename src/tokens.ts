@@ -34,6 +34,8 @@ export interface IStatus {
   channels: IChannel[];
   diagnoses: IDiagnosis[];
   modeled: boolean;
+  /** The ledger's backend and the team view (servers with the ledger's schema v3). */
+  ledger?: ILedgerStatus;
 }
 
 /** One channel's power in GET /carbon/power. */
@@ -93,6 +95,130 @@ export interface IRun {
   extra: Record<string, unknown>;
   impact: Record<string, unknown> | null;
   version: number;
+  /** The run's experiment (never empty); absent from servers before the ledger's schema v3. */
+  experiment?: string;
+  /** Sorted, unique tags. */
+  tags?: string[];
+  note?: string | null;
+  /** The Jupyter user who owns the kernel's server; null for old rows. */
+  user?: string | null;
+  source?: RunSource;
+  /** Logged figures such as accuracy or loss (finite numbers). */
+  metrics?: Record<string, number>;
+  /** Epoch seconds of a soft delete, null when the run is not in the trash. */
+  deleted_at?: number | null;
+  /** Power over the run (only from GET runs/{id} and POST runs/compare). */
+  trace?: IPowerTrace | null;
+}
+
+/** Where a run comes from. */
+export type RunSource = 'server' | 'headless' | 'imported';
+
+/** Power over a run: t in seconds since started_at, w in watts attributed to the kernel. */
+export interface IPowerTrace {
+  t: number[];
+  w: number[];
+}
+
+/** Sort keys of GET /carbon/runs. */
+export type LedgerSortKey =
+  'started_at' | 'duration_s' | 'energy' | 'co2e' | 'cost' | 'notebook_path' | 'experiment' | 'execution_count';
+
+/** A sort direction. */
+export type SortOrder = 'asc' | 'desc';
+
+/** Grouping keys of GET /carbon/runs/groups. */
+export type LedgerGroupKey = 'experiment' | 'notebook' | 'day' | 'user' | 'kernel';
+
+/** Whether a run's figures are measured or (partly) modeled. */
+export type MethodFilter = 'measured' | 'modeled';
+
+/** Which runs to show with respect to the trash. */
+export type DeletedFilter = 'exclude' | 'only' | 'include';
+
+/** The shared filters of the ledger's list, groups and export endpoints. */
+export interface ILedgerFilters {
+  /** Case-insensitive substring over notebook path, code preview, experiment and tags. */
+  q?: string;
+  notebook_path?: string;
+  experiment?: string;
+  /** Runs having all of these tags. */
+  tags?: string[];
+  kernel_id?: string;
+  user?: string;
+  /** Epoch seconds: since <= started_at < until. */
+  since?: number;
+  until?: number;
+  method?: MethodFilter;
+  /** Runs having all of these flags. */
+  flags?: string[];
+  status?: IRun['status'];
+  deleted?: DeletedFilter;
+  source?: RunSource;
+}
+
+/** A page request of GET /carbon/runs: filters, sort and window. */
+export interface ILedgerPageQuery extends ILedgerFilters {
+  sort?: LedgerSortKey;
+  order?: SortOrder;
+  limit?: number;
+  offset?: number;
+}
+
+/** Sums over a set of runs (a group or all of them). */
+export interface IGroupTotals {
+  runs: number;
+  duration_s: number | null;
+  attributed_j: number | null;
+  active_j: number | null;
+  idle_j: number | null;
+  gco2e: number | null;
+  cost: number | null;
+  currency: string | null;
+  first_started_at: number | null;
+  last_started_at: number | null;
+}
+
+/** One group of GET /carbon/runs/groups. */
+export interface IRunGroup extends IGroupTotals {
+  key: string;
+}
+
+/** GET /carbon/runs/groups */
+export interface IRunGroups {
+  groups: IRunGroup[];
+  total: IGroupTotals;
+}
+
+/** One experiment of GET /carbon/experiments. */
+export interface IExperiment {
+  name: string;
+  runs: number;
+  attributed_j: number | null;
+  gco2e: number | null;
+  last_started_at: number | null;
+}
+
+/** POST /carbon/runs/annotate: what to change on the given runs. */
+export interface IAnnotation {
+  experiment?: string;
+  add_tags?: string[];
+  remove_tags?: string[];
+  note?: string | null;
+}
+
+/** POST /carbon/runs/import */
+export interface IImportResult {
+  imported: number;
+  experiment: string;
+  run_ids: string[];
+}
+
+/** The ledger part of GET /carbon/status. */
+export interface ILedgerStatus {
+  team_view: boolean;
+  user: string | null;
+  backend: 'sqlite' | 'postgresql';
 }
 
 /** Filters of GET /carbon/runs. */
@@ -123,6 +249,18 @@ export interface IExecutionStarted {
 /** Messages of the events WebSocket. */
 export type CarbonEvent =
   ({ type: 'power' } & IPower) | ({ type: 'execution-started' } & IExecutionStarted) | { type: 'run'; run: IRun };
+
+/** Sent after runs were annotated, deleted, restored, renamed or imported. */
+export interface IRunsChangedEvent {
+  type: 'runs-changed';
+  run_ids: string[];
+}
+
+/**
+ * Every message of the events socket, the ledger's included. A separate union so that switches
+ * over `CarbonEvent` written before the ledger's events stay exhaustive.
+ */
+export type AnyCarbonEvent = CarbonEvent | IRunsChangedEvent;
 
 /** The user's intensity settings, as sent to PUT /carbon/intensity. */
 export interface IIntensitySettings {

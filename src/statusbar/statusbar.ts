@@ -7,6 +7,7 @@ import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { formatPower } from '../format';
+import { OPEN_LEDGER_COMMAND } from '../ledger/plugin';
 import { ICarbonClient, IPower, IStatus } from '../tokens';
 
 /** Command that shows the meters and their diagnosis. */
@@ -162,12 +163,20 @@ export const statusBarPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(SHOW_METERS_COMMAND, {
       label: trans.__('Show Power Meters'),
       caption: trans.__('The power meters this node offers, and why others are missing'),
-      execute: () =>
-        showDialog({
+      execute: async () => {
+        // The ledger's button only where the ledger plugin is loaded.
+        const ledgerButton = app.commands.hasCommand(OPEN_LEDGER_COMMAND)
+          ? [Dialog.createButton({ label: trans.__('Open Run Ledger'), className: 'jp-carbon-MetersDialog-ledger' })]
+          : [];
+        const result = await showDialog({
           title: trans.__('Power meters'),
           body: new Widget({ node: metersBody(trans, item.meterStatus) }),
-          buttons: [Dialog.okButton({ label: trans.__('Close') })]
-        })
+          buttons: [...ledgerButton, Dialog.okButton({ label: trans.__('Close') })]
+        });
+        if (result.button === ledgerButton[0]) {
+          await app.commands.execute(OPEN_LEDGER_COMMAND);
+        }
+      }
     });
     statusBar.registerStatusItem(statusBarPlugin.id, {
       item,
