@@ -106,8 +106,11 @@ EXPORT_COLUMNS: Final = CODECARBON_COLUMNS + LEDGER_COLUMNS
 # An import needs these; every CodeCarbon version since 2.0 writes them.
 REQUIRED_COLUMNS: Final = ("timestamp", "duration", "emissions", "energy_consumed")
 MAX_IMPORT_ROWS: Final = 20000  # one transaction, one statement per part: kept well below SQL parameter limits
+# What a run may carry, as the REST API checks it (handlers/ledger_input.py).
 MAX_TAGS: Final = 32
 MAX_TAG_CHARS: Final = 64
+MAX_EXPERIMENT_CHARS: Final = 200
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Epoch seconds; 1e11 is the year 5138, far past any run.
 MAX_EPOCH_S: Final = 1e11
 IMPORTED: Final = "imported"
@@ -481,7 +484,7 @@ def _import_row(row: _Row, user: str | None, experiment: str | None, run_id: str
             "codecarbon": {name: value for name, value in row.cells.items() if name in CODECARBON_COLUMNS and value}
         },
         impact=impact,
-        experiment=experiment or row.text("project_name") or row.text("experiment") or "codecarbon",
+        experiment=experiment or _experiment(row),
         tags=_tags(row),
         user=user,
         source=IMPORTED,
@@ -518,6 +521,21 @@ def _imported_channel(channel_id: str, domain: str, label: str, joules: float) -
     )
 
 
+def _experiment(row: _Row) -> str:
+    """The row's project (CodeCarbon's name for an experiment), else CodeCarbon's default name."""
+    column = "project_name" if row.text("project_name") else "experiment"
+    name = row.text(column)
+    if not name:
+        return "codecarbon"
+    if len(name) > MAX_EXPERIMENT_CHARS:
+        raise row.problem(
+            column, f"the name is {len(name)} characters; an experiment has at most {MAX_EXPERIMENT_CHARS}"
+        )
+    if CONTROL.search(name):
+        raise row.problem(column, "the name holds a control character (such as a newline); an experiment is one line")
+    return name
+
+
 def _strings(row: _Row, column: str) -> list[str]:
     values = row.json_cell(column, list, "a JSON list of strings")
     if not all(isinstance(v, str) and v for v in values):
@@ -532,6 +550,8 @@ def _tags(row: _Row) -> list[str]:
     too_long = [tag for tag in tags if len(tag) > MAX_TAG_CHARS]
     if too_long:
         raise row.problem("tags", f"the tag {too_long[0][:40]!r}... is longer than {MAX_TAG_CHARS} characters")
+    if any(CONTROL.search(tag) for tag in tags):
+        raise row.problem("tags", "a tag holds a control character (such as a newline)")
     return tags
 
 
