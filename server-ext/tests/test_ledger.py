@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, text
 
-from jupyterlab_carbon.ledger import Ledger, LedgerError, default_ledger_path, store
+from jupyterlab_carbon.ledger import Ledger, LedgerError, default_ledger_path, schema, store
 from jupyterlab_carbon.records import ChannelEnergy, RunRecord
 
 SERVER_EXT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,8 @@ def make_record(run_id: str = "r1", **changes: Any) -> RunRecord:
         code_hash="ab" * 32,
         code_preview="model.fit(x, y)  # é ✓",
         kernel_name="python3",
-        extra={"experiment": "baseline", "tags": ["a", "b"], "metrics": {"acc": 0.91}},
+        extra={"server": {"pid": 42}},
+        experiment="work/train.ipynb",
         impact={"gco2e": 12.5, "cost": 0.002, "currency": "EUR", "intensity": {"method": "settings-zone"}},
     )
     return replace(record, **changes)
@@ -559,7 +560,7 @@ def test_a_version_1_ledger_gains_the_impact_column(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
     Ledger(data_dir=tmp_path).close()  # a ledger as version 1 made it
     v1 = MetaData()
-    store._define_v1(v1)
+    schema._define_v1(v1)
     engine = create_engine(f"sqlite:///{sqlite_file(tmp_path)}")
     with engine.begin() as conn:
         row = {k: v for k, v in asdict(make_record(impact=None)).items() if k in v1.tables["runs"].c}
@@ -569,7 +570,7 @@ def test_a_version_1_ledger_gains_the_impact_column(tmp_path: Path, monkeypatch:
     assert stored_schema_version(path) == 1 and "impact" not in column_names(path)
     monkeypatch.undo()
     with Ledger(data_dir=tmp_path) as ledger:
-        assert stored_schema_version(path) == 2 and "impact" in column_names(path)
+        assert stored_schema_version(path) == NEWEST and "impact" in column_names(path)
         assert ledger.run("r1") == make_record(impact=None)
         ledger.add_run(make_record("r2"))
         assert ledger.run("r2") == make_record("r2")

@@ -14,35 +14,25 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Column,
     ColumnElement,
     Connection,
-    Double,
     Engine,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    case,
+    bindparam,
     create_engine,
     delete,
     event,
     func,
     insert,
     inspect,
+    or_,
     select,
     update,
 )
@@ -50,11 +40,26 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..private_files import PRIVATE_FILE_MODE, private_directory, private_file, tighten
-from ..records import ChannelEnergy, RunRecord
+from ..records import ChannelEnergy, RunRecord, default_experiment
+from . import annotations as checks
+from . import totals
+from .filters import run_filters
+from .query import GROUP_KEYS, SORT_KEYS, UNSET, RunQuery, Unset
+from .schema import (
+    RUN_TEXT,
+    RUNS,
+    SCHEMA_INFO,
+    _finite,
+    add_impact_v2,
+    annotate_v3,
+    create_v1,
+    search_text,
+)
+from .schema import (
+    RUNNING as RUNNING,
+)
 
 MAX_LIMIT = 10000
-# The status of an execution stored when it began and not finished yet.
-RUNNING = "running"
 SQLITE_BUSY_TIMEOUT_MS = 10000
 
 # An execution option read by the SQLite "begin" hook: writes take the write lock up front
@@ -67,85 +72,31 @@ class LedgerError(Exception):
     """The ledger cannot be opened: unreachable database, missing driver, unknown schema."""
 
 
-def _define_v1(metadata: MetaData) -> None:
-    """Declare the tables of schema version 1 on ``metadata``.
-
-    The version 1 migration creates exactly these tables, whatever later versions add, so a
-    fresh database walks the same steps as an old one and ends in the same shape.
-    """
-    Table(
-        "schema_info",
-        metadata,
-        # One row (id 1): the schema version of this database.
-        Column("id", Integer, primary_key=True, autoincrement=False),
-        Column("version", Integer, nullable=False),
-    )
-    Table(
-        "runs",
-        metadata,
-        Column("run_id", String, primary_key=True),
-        Column("kernel_id", String, nullable=False),
-        Column("msg_id", String, nullable=False),
-        Column("started_at", Double, nullable=False),
-        Column("ended_at", Double, nullable=False),
-        Column("status", String, nullable=False),
-        Column("node_j", Double, nullable=False),
-        Column("attributed_j", Double, nullable=False),
-        Column("idle_j", Double, nullable=False),
-        Column("active_j", Double, nullable=False),
-        Column("channels", JSON, nullable=False),
-        Column("methods", JSON, nullable=False),
-        Column("flags", JSON, nullable=False),
-        Column("host", String, nullable=False),
-        Column("session_id", String),
-        Column("notebook_path", String),
-        Column("execution_count", Integer),
-        Column("code_hash", String),
-        Column("code_preview", Text),
-        Column("kernel_name", String),
-        Column("extra", JSON, nullable=False),
-        Column("version", Integer, nullable=False),
-        Index("ix_runs_kernel_id", "kernel_id"),
-        Index("ix_runs_msg_id", "msg_id"),
-        Index("ix_runs_notebook_path", "notebook_path"),
-        Index("ix_runs_started_at", "started_at"),
-        Index("ix_runs_code_hash", "code_hash"),
-    )
-
-
-def _impact_column() -> Column[Any]:
-    """Version 2: each run's emissions, cost and equivalents under the intensity then in force."""
-    return Column("impact", JSON(none_as_null=True))
-
-
-# The tables as the queries see them: the schema at the newest version.
-_METADATA = MetaData()
-_define_v1(_METADATA)
-SCHEMA_INFO = _METADATA.tables["schema_info"]
-RUNS = _METADATA.tables["runs"]
-RUNS.append_column(_impact_column())
-
-
-def _create_v1(conn: Connection) -> None:
-    """Version 1: the initial schema."""
-    metadata = MetaData()
-    _define_v1(metadata)
-    metadata.create_all(conn)
-
-
 Migration = Callable[[Connection], None]
 
-# (version, step), in increasing version order. A step brings a database at the previous
-# version to its own; all pending steps of one open run in one transaction. To change the
-# schema, append (N + 1, step) and update the query tables above.
-def _add_impact_v2(conn: Connection) -> None:
-    """Version 2: add the ``impact`` column (NULL for runs recorded before it existed)."""
-    column = _impact_column()
-    column_type = column.type.compile(dialect=conn.dialect)
-    conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN impact {column_type}")
-
-
-MIGRATIONS: list[tuple[int, Migration]] = [(1, _create_v1), (2, _add_impact_v2)]
+# (version, step), in increasing version order (the steps are in schema.py). To change the
+# schema, append (N + 1, step) there and here, and update the query tables in schema.py.
+MIGRATIONS: list[tuple[int, Migration]] = [(1, create_v1), (2, add_impact_v2), (3, annotate_v3)]
+# Taken by every write transaction on PostgreSQL, so that writers take turns as on SQLite: the
+# bucket totals are read-modify-write, and concurrent recomputations would lose runs.
+PG_WRITE_LOCK = 0x6361726256  # "carbV"
+# Run ids per statement where a change touches many runs (bounded lists of bound parameters).
+_IDS_PER_STATEMENT = 500
+# The record's fields that are columns, and the columns a list reads (the trace only for one run).
+_RECORD_FIELDS = tuple(f.name for f in fields(RunRecord))
+_RECORD_COLUMNS = tuple(RUNS.c[name] for name in _RECORD_FIELDS)
+_LIST_COLUMNS = tuple(column for column in _RECORD_COLUMNS if column.name != "trace")
+# The column each sort key orders by.
+_SORT_COLUMNS = {
+    "started_at": "started_at",
+    "duration_s": "duration_s",
+    "energy": "attributed_j",
+    "co2e": "gco2e",
+    "cost": "cost",
+    "notebook_path": "notebook_path",
+    "experiment": "experiment",
+    "execution_count": "execution_count",
+}
 
 
 def default_ledger_path(data_dir: Path | None = None) -> Path:
@@ -260,6 +211,10 @@ class Ledger:
 
     # -- writing --------------------------------------------------------------------------
 
+    def _write(self) -> Any:
+        """A write transaction; on PostgreSQL it first waits for the other writers' turn."""
+        return _WriteTransaction(self._writer)
+
     def add_run(self, record: RunRecord) -> None:
         """Store one run, committed before returning so that a killed process loses nothing.
 
@@ -275,12 +230,13 @@ class Ledger:
         commit was being made, and nothing is reported recorded before its commit returns. A
         final record replaces the ``running`` row of the same run id; a run id already final is
         left as it is (a record is final once written). A handful of statements per group, not
-        per record: a burst of short cells must cost the server little.
+        per record: a burst of short cells must cost the server little. The runs' search text
+        and bucket totals are written in the same transaction.
         """
         if not started and not finished:
             return
         ids = [record.run_id for record in (*started, *finished)]
-        with self._writer.begin() as conn:
+        with self._write() as conn:
             stored = dict(conn.execute(select(RUNS.c.run_id, RUNS.c.status).where(RUNS.c.run_id.in_(ids))).all())
             replaced = [r.run_id for r in finished if stored.get(r.run_id) == RUNNING]
             if replaced:
@@ -294,10 +250,25 @@ class Ledger:
                     rows[record.run_id] = _row(record)  # a final record wins over its start
             if rows:
                 conn.execute(insert(RUNS), list(rows.values()))
+                visible = [row for row in rows.values() if row["status"] != RUNNING]
+                if visible:
+                    conn.execute(
+                        insert(RUN_TEXT),
+                        [
+                            {
+                                "run_id": row["run_id"],
+                                "text": search_text(
+                                    row["notebook_path"], row["code_preview"], row["experiment"], row["tags"]
+                                ),
+                            }
+                            for row in visible
+                        ],
+                    )
+                    totals.add_runs(conn, visible)
 
     def running(self, host: str) -> list[RunRecord]:
         """Executions of ``host`` stored as running: in flight, or cut short by a crash."""
-        stmt = select(RUNS).where(RUNS.c.status == RUNNING, RUNS.c.host == host)
+        stmt = select(*_LIST_COLUMNS).where(RUNS.c.status == RUNNING, RUNS.c.host == host)
         with self._engine.connect() as conn:
             return [_to_record(row) for row in conn.execute(stmt).mappings()]
 
@@ -307,18 +278,212 @@ class Ledger:
         Their end is unknown (whatever measured them is gone), so the window stays empty and
         says so with ``end-unknown``; what was known at their start is kept.
         """
-        closed = 0
-        with self._writer.begin() as conn:
+        closed: list[str] = []
+        with self._write() as conn:
             for record in records:
                 flags = sorted({*record.flags, "interrupted", flag, "end-unknown"})
-                closed += conn.execute(
+                changed = conn.execute(
                     update(RUNS)
                     .where(RUNS.c.run_id == record.run_id, RUNS.c.status == RUNNING)
-                    .values(status="interrupted", flags=flags, ended_at=record.started_at)
+                    .values(status="interrupted", flags=flags, ended_at=record.started_at, duration_s=0.0)
                 ).rowcount
-        return closed
+                if changed:
+                    closed.append(record.run_id)
+            if closed:
+                _reindex_text(conn, closed)
+                totals.recompute_kernels(conn, _kernels_of(conn, closed))
+        return len(closed)
+
+    def annotate(
+        self,
+        run_ids: list[str],
+        visible_users: tuple[str, ...] | None = None,
+        *,
+        experiment: str | None = None,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        note: str | Unset | None = UNSET,
+        metrics: dict[str, float] | None = None,
+    ) -> int:
+        """Set the experiment, note or metrics of runs and add or remove tags; how many runs changed.
+
+        Only the runs ``visible_users`` may see are touched (None: any run); ``note=None``
+        clears a note, leaving it out keeps it; ``metrics`` replaces the runs' metrics.
+        """
+        ids = checks.run_ids(run_ids)
+        visible = checks.visible(visible_users)
+        changes: dict[str, Any] = {}
+        if experiment is not None:
+            changes["experiment"] = checks.experiment_name(experiment)
+        if note is not UNSET:
+            changes["note"] = checks.note(note)
+        if metrics is not None:
+            changes["metrics"] = checks.metrics(metrics)
+        add, remove = checks.tag_list(add_tags, "add_tags"), checks.tag_list(remove_tags, "remove_tags")
+        if not ids or (not changes and not add and not remove):
+            return 0
+        with self._write() as conn:
+            rows = conn.execute(
+                select(RUNS.c.run_id, RUNS.c.tags, RUNS.c.kernel_id).where(*_targets(ids, visible))
+            ).all()
+            if not rows:
+                return 0
+            targeted = [row.run_id for row in rows]
+            if changes:
+                conn.execute(update(RUNS).where(RUNS.c.run_id.in_(targeted)).values(**changes))
+            if add or remove:
+                updates = [{"target": row.run_id, "new_tags": checks.run_tags(row.tags, add, remove)} for row in rows]
+                conn.execute(
+                    update(RUNS).where(RUNS.c.run_id == bindparam("target")).values(tags=bindparam("new_tags")),
+                    updates,
+                )
+            if "experiment" in changes or add or remove:
+                _reindex_text(conn, targeted)
+            if "experiment" in changes:
+                totals.recompute_kernels(conn, {row.kernel_id for row in rows})
+        return len(targeted)
+
+    def set_deleted(self, run_ids: list[str], deleted: bool, visible_users: tuple[str, ...] | None = None) -> int:
+        """Move runs to the trash (``deleted``) or back out of it; how many moved."""
+        ids = checks.run_ids(run_ids)
+        visible = checks.visible(visible_users)
+        if not isinstance(deleted, bool):
+            raise ValueError(f"deleted must be true or false, not {deleted!r}.")
+        if not ids:
+            return 0
+        in_trash = RUNS.c.deleted_at.is_not(None)
+        with self._write() as conn:
+            where = [*_targets(ids, visible), ~in_trash if deleted else in_trash]
+            rows = conn.execute(select(RUNS.c.run_id, RUNS.c.kernel_id).where(*where)).all()
+            if not rows:
+                return 0
+            moved = [row.run_id for row in rows]
+            conn.execute(
+                update(RUNS).where(RUNS.c.run_id.in_(moved)).values(deleted_at=time.time() if deleted else None)
+            )
+            totals.recompute_kernels(conn, {row.kernel_id for row in rows})
+        return len(moved)
+
+    def empty_trash(self, visible_users: tuple[str, ...] | None = None) -> int:
+        """Delete for good the soft-deleted runs ``visible_users`` may see; how many."""
+        visible = checks.visible(visible_users)
+        query = RunQuery(deleted="only", visible_users=visible)
+        with self._write() as conn:
+            rows = conn.execute(
+                select(RUNS.c.run_id, RUNS.c.kernel_id).where(*run_filters(query, _dialect(conn)))
+            ).all()
+            purged = [row.run_id for row in rows]
+            for start in range(0, len(purged), _IDS_PER_STATEMENT):
+                chunk = purged[start : start + _IDS_PER_STATEMENT]
+                conn.execute(delete(RUN_TEXT).where(RUN_TEXT.c.run_id.in_(chunk)))
+                conn.execute(delete(RUNS).where(RUNS.c.run_id.in_(chunk)))
+            totals.recompute_kernels(conn, {row.kernel_id for row in rows})
+        return len(purged)
+
+    def rename_experiment(self, old: str, new: str, visible_users: tuple[str, ...] | None = None) -> int:
+        """Move the runs of experiment ``old`` that ``visible_users`` may see to ``new``; how many."""
+        if not isinstance(old, str) or not old:
+            raise ValueError(f"The experiment to rename must be named, not {old!r}.")
+        new = checks.experiment_name(new)
+        visible = checks.visible(visible_users)
+        query = RunQuery(experiment=old, deleted="include", visible_users=visible)
+        with self._write() as conn:
+            rows = conn.execute(
+                select(RUNS.c.run_id, RUNS.c.kernel_id).where(*run_filters(query, _dialect(conn)))
+            ).all()
+            if not rows or old == new:
+                return len(rows)
+            moved = [row.run_id for row in rows]
+            for start in range(0, len(moved), _IDS_PER_STATEMENT):
+                chunk = moved[start : start + _IDS_PER_STATEMENT]
+                conn.execute(update(RUNS).where(RUNS.c.run_id.in_(chunk)).values(experiment=new))
+            _reindex_text(conn, moved)
+            totals.recompute_kernels(conn, {row.kernel_id for row in rows})
+        return len(moved)
 
     # -- reading --------------------------------------------------------------------------
+
+    def search(
+        self, query: RunQuery, sort: str = "started_at", order: str = "desc", limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[RunRecord]]:
+        """How many runs match ``query``, and the page of them in ``sort`` order (without traces).
+
+        Ties (and the order of runs with no value, which come last newest first and first
+        oldest first) are broken by start time then run id, so pages never overlap.
+        """
+        checks.query(query)
+        _check_page(limit, offset)
+        if sort not in SORT_KEYS:
+            raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, not {sort!r}.")
+        if order not in ("asc", "desc"):
+            raise ValueError(f"order must be asc or desc, not {order!r}.")
+        with self._engine.connect() as conn:
+            dialect = _dialect(conn)
+            stmt = (
+                select(*_LIST_COLUMNS)
+                .where(*run_filters(query, dialect))
+                .order_by(*_order_by(sort, order))
+                .limit(limit)
+                .offset(offset)
+            )
+            page = [_to_record(row) for row in conn.execute(stmt).mappings()]
+            # A short first page is its own count.
+            total = len(page) if offset == 0 and len(page) < limit else totals.count(conn, query)
+        return total, page
+
+    def run(
+        self, run_id: str, with_trace: bool = False, visible_users: tuple[str, ...] | None = None
+    ) -> RunRecord | None:
+        """The run with this id (its trace too if asked), or None (also when not visible)."""
+        visible = checks.visible(visible_users)
+        columns = _RECORD_COLUMNS if with_trace else _LIST_COLUMNS
+        with self._engine.connect() as conn:
+            row = conn.execute(select(*columns).where(*_targets([run_id], visible, running=True))).mappings().first()
+        return None if row is None else _to_record(row)
+
+    def compare(self, run_ids: list[str], visible_users: tuple[str, ...] | None = None) -> list[RunRecord]:
+        """Runs with their traces, in the order given; ValueError naming any missing or not visible."""
+        ids = checks.run_ids(run_ids, least=2, most=checks.COMPARE_MAX)
+        visible = checks.visible(visible_users)
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(*_RECORD_COLUMNS).where(*_targets(ids, visible))).mappings().all()
+        found = {row["run_id"]: _to_record(row) for row in rows}
+        missing = [run_id for run_id in ids if run_id not in found]
+        if missing:
+            raise ValueError(f"No such run (or not yours to see): {', '.join(missing)}.")
+        return [found[run_id] for run_id in ids]
+
+    def groups(self, query: RunQuery, by: str) -> dict[str, Any]:
+        """The JSON of GET runs/groups: the matching runs summed per ``by`` key, newest group first,
+        and over all of them."""
+        checks.query(query)
+        if by not in GROUP_KEYS:
+            raise ValueError(f"by must be one of {', '.join(GROUP_KEYS)}, not {by!r}.")
+        with self._engine.connect() as conn:
+            per_key = totals.totals_by(conn, query, by)
+        overall = totals.Totals()
+        for group in per_key.values():
+            overall.merge(group)
+        ordered = sorted(per_key.items(), key=lambda item: item[1].last_started_at or 0.0, reverse=True)
+        return {
+            "groups": [
+                {"key": totals.day_key(key) if by == "day" else str(key), **group.to_json()} for key, group in ordered
+            ],
+            "total": overall.to_json(),
+        }
+
+    def experiments(self, query: RunQuery) -> list[dict[str, Any]]:
+        """The experiments of the matching runs, most recently run first, with their sums."""
+        return [
+            {
+                "name": group["key"],
+                "runs": group["runs"],
+                "attributed_j": group["attributed_j"],
+                "gco2e": group["gco2e"],
+                "last_started_at": group["last_started_at"],
+            }
+            for group in self.groups(query, "experiment")["groups"]
+        ]
 
     def runs(
         self,
@@ -331,13 +496,13 @@ class Ledger:
         limit: int = 100,
         offset: int = 0,
     ) -> list[RunRecord]:
-        """Runs matching every given filter, newest first.
+        """Runs matching every given filter, newest first (not in the trash, without traces).
 
         ``since``/``until`` bound ``started_at`` (epoch seconds) as ``since <= t < until``.
         """
         _check_page(limit, offset)
         stmt = (
-            select(RUNS)
+            select(*_LIST_COLUMNS)
             .where(*_filters(kernel_id, msg_id, notebook_path, code_hash, since, until))
             .order_by(RUNS.c.started_at.desc(), RUNS.c.run_id.desc())
             .limit(limit)
@@ -345,12 +510,6 @@ class Ledger:
         )
         with self._engine.connect() as conn:
             return [_to_record(row) for row in conn.execute(stmt).mappings()]
-
-    def run(self, run_id: str) -> RunRecord | None:
-        """The run with this id, or None."""
-        with self._engine.connect() as conn:
-            row = conn.execute(select(RUNS).where(RUNS.c.run_id == run_id)).mappings().first()
-        return None if row is None else _to_record(row)
 
     def count(
         self,
@@ -376,7 +535,7 @@ class Ledger:
         kernel_id: str | None = None,
         since: float | None = None,
     ) -> dict[str, Any]:
-        """Sums over the matching runs, computed by the database rather than paged through.
+        """Sums over the matching runs (not in the trash), computed by the database.
 
         Keys: ``runs``, ``attributed_j``, ``node_j``, ``idle_j``, ``active_j``, ``duration_s``,
         ``gco2e`` (of the runs stamped with an impact), all zero when nothing matches; and
@@ -385,19 +544,18 @@ class Ledger:
         A value that is not a finite number (an earlier version could store an infinite
         impact) is left out of its sum; a sum too large for a float is None, never infinite.
         """
-        impact = self._readable_impact()
+        c = RUNS.c
         sums = {
-            "attributed_j": _finite(RUNS.c.attributed_j),
-            "node_j": _finite(RUNS.c.node_j),
-            "idle_j": _finite(RUNS.c.idle_j),
-            "active_j": _finite(RUNS.c.active_j),
-            "duration_s": _finite(RUNS.c.ended_at - RUNS.c.started_at),
-            "gco2e": _finite(case((impact, RUNS.c.impact["gco2e"].as_float()))),
+            "attributed_j": _finite(c.attributed_j),
+            "node_j": _finite(c.node_j),
+            "idle_j": _finite(c.idle_j),
+            "active_j": _finite(c.active_j),
+            "duration_s": _finite(c.duration_s),
+            "gco2e": _finite(c.gco2e),
         }
         filters = _filters(kernel_id, None, notebook_path, None, since, None)
-        currency = case((impact, RUNS.c.impact["currency"].as_string()))
-        cost = _finite(case((impact, RUNS.c.impact["cost"].as_float())))
-        cost_stmt = select(currency, func.sum(cost)).where(*filters, cost.is_not(None)).group_by(currency)
+        cost = _finite(c.cost)
+        cost_stmt = select(c.currency, func.sum(cost)).where(*filters, cost.is_not(None)).group_by(c.currency)
         stmt = select(
             func.count().label("runs"),
             *(func.coalesce(func.sum(expr), 0.0).label(name) for name, expr in sums.items()),
@@ -410,16 +568,26 @@ class Ledger:
         result["costs"] = costs
         return result
 
-    def _readable_impact(self) -> ColumnElement[bool]:
-        """True where the row's impact can be read by the database's JSON functions.
 
-        SQLite stores the JSON text as given, and an earlier version wrote ``Infinity`` into it,
-        which SQLite's JSON functions reject as malformed (failing the whole query). Other
-        databases refuse such JSON when it is written, so only NULL needs excluding there.
-        """
-        if self._engine.dialect.name == "sqlite":
-            return and_(RUNS.c.impact.is_not(None), func.json_valid(RUNS.c.impact) == 1)
-        return RUNS.c.impact.is_not(None)
+class _WriteTransaction:
+    """``engine.begin()`` for a write; on PostgreSQL it takes the ledger's write lock first."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._begin = engine.begin()
+
+    def __enter__(self) -> Connection:
+        conn = self._begin.__enter__()
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(PG_WRITE_LOCK)))
+        return conn
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._begin.__exit__(exc_type, exc, tb)
 
 
 def _create_engine(url: URL) -> Engine:
@@ -503,6 +671,10 @@ def _check_page(limit: int, offset: int) -> None:
         raise ValueError(f"offset must be a whole number, 0 or more, not {offset!r}.")
 
 
+def _dialect(conn: Connection) -> str:
+    return str(conn.dialect.name)
+
+
 def _filters(
     kernel_id: str | None,
     msg_id: str | None,
@@ -511,7 +683,7 @@ def _filters(
     since: float | None,
     until: float | None,
 ) -> list[ColumnElement[bool]]:
-    """The WHERE clauses for the filters that were given (None means "any")."""
+    """The WHERE clauses of ``runs``/``count``/``totals`` for the filters given (None: any)."""
     equal = {
         RUNS.c.kernel_id: kernel_id,
         RUNS.c.msg_id: msg_id,
@@ -519,7 +691,7 @@ def _filters(
         RUNS.c.code_hash: code_hash,
     }
     # Executions still running are in flight (GET /carbon/executions), not runs yet.
-    clauses = [RUNS.c.status != RUNNING]
+    clauses = [RUNS.c.status != RUNNING, RUNS.c.deleted_at.is_(None)]
     clauses += [column == value for column, value in equal.items() if value is not None]
     if since is not None:
         clauses.append(RUNS.c.started_at >= since)
@@ -528,13 +700,62 @@ def _filters(
     return clauses
 
 
-def _finite(expr: ColumnElement[Any]) -> ColumnElement[Any]:
-    """``expr`` where it is a finite number, else NULL (which SUM skips).
+def _targets(
+    run_ids: list[str], visible_users: tuple[str, ...] | None, running: bool = False
+) -> list[ColumnElement[bool]]:
+    """The rows of these run ids that ``visible_users`` may see (not running ones unless asked)."""
+    clauses: list[ColumnElement[bool]] = [RUNS.c.run_id.in_(run_ids)]
+    if not running:
+        clauses.append(RUNS.c.status != RUNNING)
+    if visible_users is not None:
+        clauses.append(or_(RUNS.c.user.in_(visible_users), RUNS.c.user.is_(None)))
+    return clauses
 
-    Infinity lies outside the range and NaN fails both comparisons (PostgreSQL orders NaN
-    above every number; SQLite stores NaN as NULL).
-    """
-    return case((and_(expr >= -sys.float_info.max, expr <= sys.float_info.max), expr))
+
+def _order_by(sort: str, order: str) -> list[Any]:
+    """ORDER BY for a sort key: NULLs as the smallest values, then start time and run id."""
+    column = RUNS.c[_SORT_COLUMNS[sort]]
+    descending = order == "desc"
+    keys: list[Any] = []
+    if sort != "started_at":
+        key = column.desc() if descending else column.asc()
+        if column.nullable:
+            key = key.nulls_last() if descending else key.nulls_first()
+        keys.append(key)
+    for tie in (RUNS.c.started_at, RUNS.c.run_id):
+        keys.append(tie.desc() if descending else tie.asc())
+    return keys
+
+
+def _reindex_text(conn: Connection, run_ids: list[str]) -> None:
+    """Rewrite the search text of these runs from their rows (after annotations changed them)."""
+    for start in range(0, len(run_ids), _IDS_PER_STATEMENT):
+        chunk = run_ids[start : start + _IDS_PER_STATEMENT]
+        rows = conn.execute(
+            select(RUNS.c.run_id, RUNS.c.notebook_path, RUNS.c.code_preview, RUNS.c.experiment, RUNS.c.tags).where(
+                RUNS.c.run_id.in_(chunk), RUNS.c.status != RUNNING
+            )
+        ).all()
+        conn.execute(delete(RUN_TEXT).where(RUN_TEXT.c.run_id.in_(chunk)))
+        if rows:
+            conn.execute(
+                insert(RUN_TEXT),
+                [
+                    {
+                        "run_id": row.run_id,
+                        "text": search_text(row.notebook_path, row.code_preview, row.experiment, row.tags),
+                    }
+                    for row in rows
+                ],
+            )
+
+
+def _kernels_of(conn: Connection, run_ids: list[str]) -> set[str]:
+    kernels: set[str] = set()
+    for start in range(0, len(run_ids), _IDS_PER_STATEMENT):
+        chunk = run_ids[start : start + _IDS_PER_STATEMENT]
+        kernels.update(conn.execute(select(RUNS.c.kernel_id).where(RUNS.c.run_id.in_(chunk))).scalars())
+    return kernels
 
 
 def _finite_or_none(value: Any) -> float | None:
@@ -545,20 +766,37 @@ def _finite_or_none(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _finite_number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 def _row(record: RunRecord) -> dict[str, Any]:
-    """A record as a row: its stored fields, the channels as plain dicts (cheaper than a deep asdict)."""
-    row = {column.name: getattr(record, column.name) for column in RUNS.columns}
+    """A record as a row: its stored fields, the channels as plain dicts (cheaper than a deep asdict),
+    its default experiment if it has none, and the impact's figures in their own columns."""
+    row = {name: _without_nul(getattr(record, name)) for name in _RECORD_FIELDS}
     row["channels"] = [asdict(channel) for channel in record.channels]
-    for name, value in row.items():
-        # PostgreSQL's text columns refuse NUL, which a cell's first line may hold, and would fail
-        # the whole batch: every database stores U+FFFD in its place, so they answer alike.
-        if type(value) is str and "\x00" in value:
-            row[name] = value.replace("\x00", "\ufffd")
+    row["experiment"] = record.experiment or default_experiment(
+        record.notebook_path, record.kernel_name, record.kernel_id
+    )
+    row["duration_s"] = record.duration_s
+    impact = record.impact or {}
+    row["gco2e"] = _finite_number_or_none(impact.get("gco2e"))
+    row["cost"] = _finite_number_or_none(impact.get("cost"))
+    currency = impact.get("currency")
+    row["currency"] = currency if isinstance(currency, str) and row["cost"] is not None else None
     return row
+
+
+def _without_nul(value: Any) -> Any:
+    """A text with its NUL characters replaced (PostgreSQL refuses them in text; one odd
+    character in a cell's first line must not lose the run)."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
 def _to_record(row: Any) -> RunRecord:
     """A stored row back into the record it was written from."""
-    fields = dict(row)
+    fields = {name: row[name] for name in _RECORD_FIELDS if name in row}
     fields["channels"] = [ChannelEnergy(**channel) for channel in row["channels"]]
     return RunRecord(**fields)

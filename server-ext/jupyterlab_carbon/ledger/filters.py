@@ -1,0 +1,140 @@
+"""A RunQuery as SQL: the WHERE clauses over runs, and over run_groups where the buckets can answer it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Table, and_, exists, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from .query import RunQuery
+from .schema import RUN_GROUPS, RUN_TEXT, RUN_TEXT_FTS, RUNNING, RUNS, SECONDS_PER_DAY
+
+# FTS5's trigram index answers substrings of at least three characters; shorter ones scan.
+TRIGRAM = 3
+
+
+def run_filters(query: RunQuery, dialect: str) -> list[ColumnElement[bool]]:
+    """Every filter of ``query`` over the runs table (running executions never match)."""
+    c = RUNS.c
+    clauses: list[ColumnElement[bool]] = [c.status != RUNNING]
+    equal = {
+        c.notebook_path: query.notebook_path,
+        c.experiment: query.experiment,
+        c.kernel_id: query.kernel_id,
+        c.user: query.user,
+        c.status: query.status,
+        c.source: query.source,
+        c.msg_id: query.msg_id,
+        c.code_hash: query.code_hash,
+    }
+    clauses += [column == value for column, value in equal.items() if value is not None]
+    if query.since is not None:
+        clauses.append(c.started_at >= query.since)
+    if query.until is not None:
+        clauses.append(c.started_at < query.until)
+    if query.q:
+        clauses.append(c.run_id.in_(_text_matches(query.q, dialect)))
+    clauses += [json_array_contains(c.tags, value, dialect) for value in query.tags]
+    clauses += [json_array_contains(c.flags, value, dialect) for value in query.flags]
+    if query.method is not None:
+        modeled = json_array_contains(c.methods, "modeled", dialect)
+        clauses.append(modeled if query.method == "modeled" else ~modeled)
+    clauses += _deleted_and_visible(query, RUNS, c.deleted_at.is_not(None), c.user.is_(None))
+    return clauses
+
+
+def _deleted_and_visible(
+    query: RunQuery, table: Table, deleted: ColumnElement[bool], no_user: ColumnElement[bool]
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if query.deleted == "exclude":
+        clauses.append(~deleted)
+    elif query.deleted == "only":
+        clauses.append(deleted)
+    if query.visible_users is not None:
+        clauses.append(or_(table.c.user.in_(query.visible_users), no_user))
+    return clauses
+
+
+def _text_matches(q: str, dialect: str) -> Any:
+    """The run ids whose search text holds ``q``, case-insensitively.
+
+    SQLite: FTS5 trigram phrase (a substring of three characters or more), else a scan with
+    LIKE (case-insensitive for ASCII only). Elsewhere ILIKE, which PostgreSQL answers from the
+    pg_trgm index when it exists.
+    """
+    if dialect == "sqlite" and len(q) >= TRIGRAM:
+        phrase = '"' + q.replace('"', '""') + '"'
+        rowids = (
+            text(f"SELECT rowid FROM {RUN_TEXT_FTS} WHERE {RUN_TEXT_FTS} MATCH :phrase")
+            .bindparams(phrase=phrase)
+            .columns(rowid=Integer)
+        )
+        return select(RUN_TEXT.c.run_id).where(RUN_TEXT.c.id.in_(rowids))
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return select(RUN_TEXT.c.run_id).where(RUN_TEXT.c.text.ilike(pattern, escape="\\"))
+
+
+def json_array_contains(column: Any, value: str, dialect: str) -> ColumnElement[bool]:
+    """True where the JSON array in ``column`` holds the string ``value``."""
+    if dialect == "sqlite":
+        element = func.json_each(column).table_valued("value")
+        return exists(select(literal(1)).select_from(element).where(element.c.value == value))
+    contains: ColumnElement[bool] = column.cast(JSONB).contains([value])
+    return contains
+
+
+@dataclass(frozen=True)
+class DaySplit:
+    """A time range cut into whole UTC days (from the buckets) and the parts of days at its ends."""
+
+    first_day: int | None  # the first whole day, None: unbounded
+    end_day: int | None  # the day after the last whole day, None: unbounded
+    edges: list[tuple[float | None, float | None]]  # (since, until) ranges read from the runs
+
+
+def split_days(since: float | None, until: float | None) -> DaySplit:
+    first = None if since is None else math.ceil(since / SECONDS_PER_DAY)
+    end = None if until is None else math.floor(until / SECONDS_PER_DAY)
+    if first is not None and end is not None and first >= end:
+        return DaySplit(first_day=0, end_day=0, edges=[(since, until)])  # no whole day
+    edges: list[tuple[float | None, float | None]] = []
+    if first is not None and since is not None and since < first * SECONDS_PER_DAY:
+        edges.append((since, first * SECONDS_PER_DAY))
+    if end is not None and until is not None and until > end * SECONDS_PER_DAY:
+        edges.append((end * SECONDS_PER_DAY, until))
+    return DaySplit(first_day=first, end_day=end, edges=edges)
+
+
+def answerable_by_buckets(query: RunQuery) -> bool:
+    """Whether run_groups holds every dimension ``query`` filters on (text, tags, flags and
+    methods are not; an empty name is not told apart from a missing one there)."""
+    if query.q or query.tags or query.flags or query.method is not None:
+        return False
+    if query.msg_id is not None or query.code_hash is not None:
+        return False
+    names = (query.notebook_path, query.experiment, query.kernel_id, query.user, query.status, query.source)
+    return all(name is None or name != "" for name in names) and query.status != RUNNING
+
+
+def bucket_filters(query: RunQuery, split: DaySplit) -> list[ColumnElement[bool]]:
+    """The filters of an answerable ``query`` over run_groups, limited to the whole days of ``split``."""
+    g = RUN_GROUPS.c
+    equal = {
+        g.notebook_path: query.notebook_path,
+        g.experiment: query.experiment,
+        g.kernel_id: query.kernel_id,
+        g.user: query.user,
+        g.status: query.status,
+        g.source: query.source,
+    }
+    clauses: list[ColumnElement[bool]] = [column == value for column, value in equal.items() if value is not None]
+    if split.first_day is not None:
+        clauses.append(g.day >= split.first_day)
+    if split.end_day is not None:
+        clauses.append(g.day < split.end_day)
+    clauses += _deleted_and_visible(query, RUN_GROUPS, g.deleted == 1, g.user == "")
+    return [and_(*clauses)] if clauses else []

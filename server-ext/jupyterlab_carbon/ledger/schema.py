@@ -1,0 +1,416 @@
+"""The ledger's tables at each schema version, and the steps from one version to the next.
+
+Each step brings a database at the previous version to its own; all pending steps of one open
+run in one transaction (``Ledger._upgrade``). A step declares the tables as they were at its
+version, whatever later versions add, so a fresh database walks the same steps as an old one
+and ends in the same shape. The module-level tables are the newest shape, used by the queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.schema import CreateColumn, CreateIndex
+
+log = logging.getLogger(__name__)
+
+# The status of an execution stored when it began and not finished yet.
+RUNNING = "running"
+SECONDS_PER_DAY = 86400
+# The days a bucket can hold (a 32-bit integer); a run outside them counts on the nearest.
+DAY_MIN, DAY_MAX = -(2**31), 2**31 - 1
+# The full-text index of run_text on SQLite (FTS5 trigram: substrings of three characters or more).
+RUN_TEXT_FTS = "run_text_fts"
+
+
+def _define_v1(metadata: MetaData) -> None:
+    """Declare the tables of schema version 1 on ``metadata``."""
+    Table(
+        "schema_info",
+        metadata,
+        # One row (id 1): the schema version of this database.
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("version", Integer, nullable=False),
+    )
+    Table(
+        "runs",
+        metadata,
+        Column("run_id", String, primary_key=True),
+        Column("kernel_id", String, nullable=False),
+        Column("msg_id", String, nullable=False),
+        Column("started_at", Double, nullable=False),
+        Column("ended_at", Double, nullable=False),
+        Column("status", String, nullable=False),
+        Column("node_j", Double, nullable=False),
+        Column("attributed_j", Double, nullable=False),
+        Column("idle_j", Double, nullable=False),
+        Column("active_j", Double, nullable=False),
+        Column("channels", JSON, nullable=False),
+        Column("methods", JSON, nullable=False),
+        Column("flags", JSON, nullable=False),
+        Column("host", String, nullable=False),
+        Column("session_id", String),
+        Column("notebook_path", String),
+        Column("execution_count", Integer),
+        Column("code_hash", String),
+        Column("code_preview", Text),
+        Column("kernel_name", String),
+        Column("extra", JSON, nullable=False),
+        Column("version", Integer, nullable=False),
+        Index("ix_runs_kernel_id", "kernel_id"),
+        Index("ix_runs_msg_id", "msg_id"),
+        Index("ix_runs_notebook_path", "notebook_path"),
+        Index("ix_runs_started_at", "started_at"),
+        Index("ix_runs_code_hash", "code_hash"),
+    )
+
+
+def _impact_column() -> Column[Any]:
+    """Version 2: each run's emissions, cost and equivalents under the intensity then in force."""
+    return Column("impact", JSON(none_as_null=True))
+
+
+def _v3_run_columns() -> list[Column[Any]]:
+    """Version 3: the annotations, ownership, soft delete and power trace of each run.
+
+    ``duration_s``, ``gco2e``, ``cost`` and ``currency`` copy what the record already holds
+    (its window, its impact) into plain columns, so that sorting and summing them uses indexes
+    and plain arithmetic instead of reading JSON from every row.
+    """
+    return [
+        Column("experiment", String, nullable=False, server_default=""),
+        Column("tags", JSON, nullable=False, server_default="[]"),
+        Column("note", Text),
+        Column("user", String),
+        Column("source", String, nullable=False, server_default="server"),
+        Column("metrics", JSON, nullable=False, server_default="{}"),
+        Column("deleted_at", Double),
+        Column("trace", JSON(none_as_null=True)),
+        Column("duration_s", Double, nullable=False, server_default="0"),
+        Column("gco2e", Double),
+        Column("cost", Double),
+        Column("currency", String),
+    ]
+
+
+# Version 3's sort keys that may be NULL, indexed with started_at as the tie-break. NULLs sort as
+# the smallest values on every database (SQLite's own order), so an index serves both directions.
+_NULLABLE_SORT_COLUMNS = ("gco2e", "cost", "notebook_path", "execution_count")
+_SORT_COLUMNS = ("duration_s", "attributed_j", "experiment")
+
+
+def _define_v3_tables(metadata: MetaData) -> None:
+    """Version 3's new tables: searchable text and per-bucket totals of the runs."""
+    Table(
+        "run_text",
+        metadata,
+        # What ``q`` searches for each visible run (not running): notebook, code, experiment, tags.
+        # Its own integer key, stable where the runs' rowid is not (SQLite may renumber it on
+        # VACUUM), is what SQLite's full-text index refers to.
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("run_id", String, nullable=False, unique=True),
+        Column("text", Text, nullable=False),
+    )
+    Table(
+        "run_groups",
+        metadata,
+        # The runs summed per bucket, kept in the transaction of every write, so that totals and
+        # groups over a million runs read a few thousand rows. A bucket is one value of each
+        # dimension below; NULLs are stored as "" so that the bucket is a unique key.
+        Column("day", Integer, nullable=False),  # UTC day of started_at: floor(epoch s / 86400)
+        Column("experiment", String, nullable=False),
+        Column("notebook_path", String, nullable=False),
+        Column("user", String, nullable=False),
+        Column("kernel_id", String, nullable=False),
+        Column("source", String, nullable=False),
+        Column("status", String, nullable=False),
+        Column("deleted", Integer, nullable=False),  # 1 when soft-deleted
+        Column("currency", String, nullable=False),
+        Column("runs", Integer, nullable=False),
+        Column("duration_s", Double, nullable=False),
+        Column("attributed_j", Double, nullable=False),
+        Column("active_j", Double, nullable=False),
+        Column("idle_j", Double, nullable=False),
+        Column("gco2e", Double, nullable=False),
+        Column("cost", Double, nullable=False),
+        Column("costed", Integer, nullable=False),  # runs with a cost, to tell 0 from none
+        Column("first_started_at", Double, nullable=False),
+        Column("last_started_at", Double, nullable=False),
+        Index(
+            "ux_run_groups_bucket",
+            "day",
+            "kernel_id",
+            "experiment",
+            "notebook_path",
+            "user",
+            "source",
+            "status",
+            "deleted",
+            "currency",
+            unique=True,
+        ),
+    )
+
+
+# The tables as the queries see them: the schema at the newest version.
+_METADATA = MetaData()
+_define_v1(_METADATA)
+SCHEMA_INFO = _METADATA.tables["schema_info"]
+RUNS = _METADATA.tables["runs"]
+RUNS.append_column(_impact_column())
+for _column in _v3_run_columns():
+    RUNS.append_column(_column)
+_define_v3_tables(_METADATA)
+RUN_TEXT = _METADATA.tables["run_text"]
+RUN_GROUPS = _METADATA.tables["run_groups"]
+BUCKET_COLUMNS = (
+    "day",
+    "kernel_id",
+    "experiment",
+    "notebook_path",
+    "user",
+    "source",
+    "status",
+    "deleted",
+    "currency",
+)
+SUM_COLUMNS = ("runs", "duration_s", "attributed_j", "active_j", "idle_j", "gco2e", "cost", "costed")
+
+
+def create_v1(conn: Connection) -> None:
+    """Version 1: the initial schema."""
+    metadata = MetaData()
+    _define_v1(metadata)
+    metadata.create_all(conn)
+
+
+def add_impact_v2(conn: Connection) -> None:
+    """Version 2: add the ``impact`` column (NULL for runs recorded before it existed)."""
+    column = _impact_column()
+    column_type = column.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN impact {column_type}")
+
+
+def annotate_v3(conn: Connection) -> None:
+    """Version 3: experiments, tags, notes, metrics, owners, sources, soft deletes, power traces.
+
+    Old runs get their default experiment (their notebook, else their kernel) and source
+    "server"; their impact's gCO2e and cost are copied into columns; the search text and the
+    bucket totals are built from them, all in SQL (a ledger may hold millions of runs).
+    """
+    metadata = MetaData()
+    _define_v1(metadata)
+    runs = metadata.tables["runs"]
+    runs.append_column(_impact_column())
+    for column in _v3_run_columns():
+        runs.append_column(column)
+        conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {CreateColumn(column).compile(dialect=conn.dialect)}")
+    c = runs.c
+    readable = readable_impact(conn.dialect.name, c.impact)
+    conn.execute(
+        update(runs).values(
+            experiment=func.coalesce(
+                func.nullif(c.notebook_path, ""), literal("kernel ") + func.coalesce(c.kernel_name, c.kernel_id)
+            ),
+            source="server",
+            duration_s=c.ended_at - c.started_at,
+            gco2e=case((readable, c.impact["gco2e"].as_float())),
+            cost=case((readable, c.impact["cost"].as_float())),
+            currency=case((readable, c.impact["currency"].as_string())),
+        )
+    )
+    # A currency says what a cost is in: none without a cost (so buckets do not split on it).
+    conn.execute(update(runs).where(c.cost.is_(None)).values(currency=None))
+    for index in _v3_indexes(runs, conn.dialect.name):
+        conn.execute(CreateIndex(index))
+    _define_v3_tables(metadata)
+    metadata.tables["run_text"].create(conn)
+    metadata.tables["run_groups"].create(conn)
+    create_text_index(conn)
+    conn.execute(
+        metadata.tables["run_text"]
+        .insert()
+        .from_select(["run_id", "text"], select(c.run_id, search_text_sql(c)).where(c.status != RUNNING))
+    )
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"INSERT INTO {RUN_TEXT_FTS}({RUN_TEXT_FTS}) VALUES ('rebuild')")
+    totals = bucket_totals_select(runs, conn.dialect.name)
+    conn.execute(metadata.tables["run_groups"].insert().from_select(list(totals.selected_columns.keys()), totals))
+
+
+def _v3_indexes(runs: Table, dialect: str) -> list[Index]:
+    """Indexes for version 3's filters and sort keys, each ending in started_at (the tie-break)."""
+    c = runs.c
+    indexes = [
+        Index("ix_runs_experiment_started", c.experiment, c.started_at),
+        Index("ix_runs_user_started", c.user, c.started_at),
+        # Few runs are in the trash: a partial index finds them without growing with the ledger.
+        Index(
+            "ix_runs_deleted_at",
+            c.deleted_at,
+            sqlite_where=c.deleted_at.is_not(None),
+            postgresql_where=c.deleted_at.is_not(None),
+        ),
+    ]
+    for name in _SORT_COLUMNS:
+        if name != "experiment":
+            indexes.append(Index(f"ix_runs_{name}_started", c[name], c.started_at))
+    for name in _NULLABLE_SORT_COLUMNS:
+        # PostgreSQL sorts NULLs as the largest values unless told otherwise; SQLite as the smallest.
+        key = c[name].asc().nulls_first() if dialect == "postgresql" else c[name]
+        indexes.append(Index(f"ix_runs_{name}_started", key, c.started_at))
+    return indexes
+
+
+def create_text_index(conn: Connection) -> None:
+    """The substring index over run_text: FTS5 trigrams on SQLite, pg_trgm GIN on PostgreSQL.
+
+    Elsewhere (or where the extension cannot be created) ``q`` scans run_text instead: correct,
+    only slower on a large ledger.
+    """
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        conn.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE {RUN_TEXT_FTS} USING fts5(text, content='run_text', content_rowid='id', "
+            "tokenize='trigram')"
+        )
+        # Keep the index in step with run_text, whichever statement changes it.
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER run_text_ai AFTER INSERT ON run_text BEGIN "
+            f"INSERT INTO {RUN_TEXT_FTS}(rowid, text) VALUES (new.id, new.text); END"
+        )
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER run_text_ad AFTER DELETE ON run_text BEGIN "
+            f"INSERT INTO {RUN_TEXT_FTS}({RUN_TEXT_FTS}, rowid, text) VALUES ('delete', old.id, old.text); END"
+        )
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER run_text_au AFTER UPDATE ON run_text BEGIN "
+            f"INSERT INTO {RUN_TEXT_FTS}({RUN_TEXT_FTS}, rowid, text) VALUES ('delete', old.id, old.text); "
+            f"INSERT INTO {RUN_TEXT_FTS}(rowid, text) VALUES (new.id, new.text); END"
+        )
+    elif dialect == "postgresql":
+        # A savepoint: without the extension (not installed, or no right to create it) the
+        # upgrade goes on without the index rather than failing.
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        except DBAPIError as exc:
+            log.warning(
+                "jupyterlab-carbon: the ledger's search by text will scan every run: PostgreSQL's pg_trgm "
+                "extension could not be created (%s). Install it (Debian: postgresql-contrib) or have a "
+                "superuser run CREATE EXTENSION pg_trgm in this database, then CREATE INDEX ix_run_text_trgm "
+                "ON run_text USING gin (text gin_trgm_ops).",
+                exc.orig,
+            )
+            return
+        conn.exec_driver_sql("CREATE INDEX ix_run_text_trgm ON run_text USING gin (text gin_trgm_ops)")
+
+
+def readable_impact(dialect: str, impact: Any) -> Any:
+    """True where the row's impact can be read by the database's JSON functions.
+
+    SQLite stores the JSON text as given, and an earlier version wrote ``Infinity`` into it,
+    which SQLite's JSON functions reject as malformed (failing the whole query). Other
+    databases refuse such JSON when it is written, so only NULL needs excluding there.
+    """
+    if dialect == "sqlite":
+        return and_(impact.is_not(None), func.json_valid(impact) == 1)
+    return impact.is_not(None)
+
+
+def search_text(notebook_path: str | None, code_preview: str | None, experiment: str, tags: list[str]) -> str:
+    """What ``q`` is matched against for a run: one field a line (so no match spans two)."""
+    return "\n".join([notebook_path or "", code_preview or "", experiment, *tags])
+
+
+def search_text_sql(c: Any) -> Any:
+    """``search_text`` of a run with no tags, in SQL (the upgrade fills it for old runs)."""
+    newline = literal("\n")
+    return func.coalesce(c.notebook_path, "") + newline + func.coalesce(c.code_preview, "") + newline + c.experiment
+
+
+def day_number(started_at: float) -> int:
+    """The UTC day of an epoch time: floor(t / 86400), held within the range a bucket stores."""
+    if not started_at >= DAY_MIN * SECONDS_PER_DAY:  # NaN too
+        return DAY_MIN
+    if started_at >= DAY_MAX * SECONDS_PER_DAY:
+        return DAY_MAX
+    return math.floor(started_at / SECONDS_PER_DAY)
+
+
+def day_sql(started_at: Any, dialect: str) -> Any:
+    """``day_number`` in SQL."""
+    days = started_at / float(SECONDS_PER_DAY)
+    if dialect == "postgresql":
+        floor = func.floor(days).cast(Integer)
+    else:
+        # CAST truncates toward zero: one less below zero where there was a fraction.
+        truncated = days.cast(Integer)
+        floor = truncated - case((days < truncated, 1), else_=0)
+    return case(
+        (started_at >= DAY_MAX * SECONDS_PER_DAY, DAY_MAX),
+        (started_at >= DAY_MIN * SECONDS_PER_DAY, floor),
+        else_=DAY_MIN,
+    )
+
+
+def bucket_totals_select(runs: Table, dialect: str, *where: Any) -> Any:
+    """The run_groups rows of the (finished) runs matching ``where``, summed per bucket."""
+    c = runs.c
+    finite = {name: _finite(c[name]) for name in ("duration_s", "attributed_j", "active_j", "idle_j", "gco2e", "cost")}
+    buckets = {
+        "day": day_sql(c.started_at, dialect),
+        "kernel_id": c.kernel_id,
+        "experiment": c.experiment,
+        "notebook_path": func.coalesce(c.notebook_path, ""),
+        "user": func.coalesce(c.user, ""),
+        "source": c.source,
+        "status": c.status,
+        "deleted": case((c.deleted_at.is_(None), 0), else_=1),
+        "currency": func.coalesce(c.currency, ""),
+    }
+    sums = {
+        "runs": func.count(),
+        **{name: func.coalesce(func.sum(expr), 0.0) for name, expr in finite.items()},
+        "costed": func.count(finite["cost"]),
+        "first_started_at": func.min(c.started_at),
+        "last_started_at": func.max(c.started_at),
+    }
+    columns = {**buckets, **sums}
+    return (
+        select(*(expr.label(name) for name, expr in columns.items()))
+        .where(c.status != RUNNING, *where)
+        .group_by(*buckets.values())
+    )
+
+
+def _finite(expr: Any) -> Any:
+    """``expr`` where it is a finite number, else NULL (which SUM skips).
+
+    Infinity lies outside the range and NaN fails both comparisons (PostgreSQL orders NaN
+    above every number; SQLite stores NaN as NULL).
+    """
+    largest = 1.7976931348623157e308
+    return case((and_(expr >= -largest, expr <= largest), expr))

@@ -1,0 +1,272 @@
+"""Run totals: keeping the per-bucket sums of run_groups, and answering counts and groups from them.
+
+A bucket is one (UTC day, kernel, experiment, notebook, user, source, status, deleted, currency).
+Writes that add finished runs add them to their buckets (an upsert); writes that move runs
+between buckets (annotations, deletes, purges) recompute the buckets of the kernels they touch
+from the runs. Reads sum the buckets of the whole days asked for and read only the runs of the
+partial days at the ends of a time range; a query on what buckets do not hold (text, tags,
+flags, method) sums the matching runs instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, case, delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .filters import answerable_by_buckets, bucket_filters, run_filters, split_days
+from .query import RunQuery
+from .schema import (
+    BUCKET_COLUMNS,
+    RUN_GROUPS,
+    RUNNING,
+    RUNS,
+    SECONDS_PER_DAY,
+    _finite,
+    bucket_totals_select,
+    day_number,
+    day_sql,
+)
+
+# Kernels whose buckets are recomputed per statement (bounded lists of bound parameters).
+KERNELS_PER_STATEMENT = 500
+
+
+@dataclass
+class Totals:
+    """Sums over some runs. Costs are per currency: amounts in different currencies do not add."""
+
+    runs: int = 0
+    duration_s: float = 0.0
+    attributed_j: float = 0.0
+    active_j: float = 0.0
+    idle_j: float = 0.0
+    gco2e: float = 0.0
+    costs: dict[str, float] = field(default_factory=dict)
+    first_started_at: float | None = None
+    last_started_at: float | None = None
+
+    def add(self, row: Any) -> None:
+        """Add one aggregate row (runs, sums, costed, first and last start, currency)."""
+        self.runs += int(row.runs)
+        self.duration_s += float(row.duration_s)
+        self.attributed_j += float(row.attributed_j)
+        self.active_j += float(row.active_j)
+        self.idle_j += float(row.idle_j)
+        self.gco2e += float(row.gco2e)
+        if int(row.costed):
+            self.costs[row.currency] = self.costs.get(row.currency, 0.0) + float(row.cost)
+        self._see(float(row.first_started_at), float(row.last_started_at))
+
+    def merge(self, other: Totals) -> None:
+        """Add another group's sums to these."""
+        self.runs += other.runs
+        self.duration_s += other.duration_s
+        self.attributed_j += other.attributed_j
+        self.active_j += other.active_j
+        self.idle_j += other.idle_j
+        self.gco2e += other.gco2e
+        for currency, cost in other.costs.items():
+            self.costs[currency] = self.costs.get(currency, 0.0) + cost
+        for started in (other.first_started_at, other.last_started_at):
+            if started is not None:
+                self._see(started, started)
+
+    def _see(self, first: float, last: float) -> None:
+        self.first_started_at = first if self.first_started_at is None else min(self.first_started_at, first)
+        self.last_started_at = last if self.last_started_at is None else max(self.last_started_at, last)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON of a group (without its key). ``cost`` and ``currency`` are those of the one
+        currency the runs were costed in; with none or several, both are null (``costs`` has each)."""
+        single = len(self.costs) == 1
+        currency, cost = next(iter(self.costs.items())) if single else (None, None)
+        return {
+            "runs": self.runs,
+            "duration_s": _finite_or_none(self.duration_s),
+            "attributed_j": _finite_or_none(self.attributed_j),
+            "active_j": _finite_or_none(self.active_j),
+            "idle_j": _finite_or_none(self.idle_j),
+            "gco2e": _finite_or_none(self.gco2e),
+            "cost": _finite_or_none(cost),
+            "currency": currency or None,
+            "costs": {cur: _finite_or_none(value) for cur, value in self.costs.items()},
+            "first_started_at": self.first_started_at,
+            "last_started_at": self.last_started_at,
+        }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def day_key(day: int) -> str:
+    """A UTC day number as "YYYY-MM-DD"."""
+    return datetime.fromtimestamp(day * SECONDS_PER_DAY, timezone.utc).strftime("%Y-%m-%d")
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def _key_column(by: str | None, table: Any, dialect: str) -> ColumnElement[Any] | None:
+    c = table.c
+    if by is None:
+        return None
+    columns: dict[str, ColumnElement[Any]]
+    if table is RUN_GROUPS:
+        columns = {
+            "experiment": c.experiment,
+            "notebook": c.notebook_path,
+            "day": c.day,
+            "user": c.user,
+            "kernel": c.kernel_id,
+        }
+        return columns[by]
+    columns = {
+        "experiment": c.experiment,
+        "notebook": func.coalesce(c.notebook_path, ""),
+        "day": day_sql(c.started_at, dialect),
+        "user": func.coalesce(c.user, ""),
+        "kernel": c.kernel_id,
+    }
+    return columns[by]
+
+
+def _from_buckets(by: str | None, where: list[ColumnElement[bool]], dialect: str) -> Any:
+    g = RUN_GROUPS.c
+    key = _key_column(by, RUN_GROUPS, dialect)
+    keys = [g.currency] if key is None else [key, g.currency]
+    columns = [
+        func.sum(g.runs).label("runs"),
+        *(
+            func.sum(g[name]).label(name)
+            for name in ("duration_s", "attributed_j", "active_j", "idle_j", "gco2e", "cost")
+        ),
+        func.sum(g.costed).label("costed"),
+        func.min(g.first_started_at).label("first_started_at"),
+        func.max(g.last_started_at).label("last_started_at"),
+    ]
+    labelled = [g.currency.label("currency")] if key is None else [key.label("key"), g.currency.label("currency")]
+    return select(*labelled, *columns).where(*where).group_by(*keys)
+
+
+def _from_runs(by: str | None, where: list[ColumnElement[bool]], dialect: str) -> Any:
+    c = RUNS.c
+    key = _key_column(by, RUNS, dialect)
+    currency = func.coalesce(c.currency, "")
+    keys = [currency] if key is None else [key, currency]
+    finite = {name: _finite(c[name]) for name in ("duration_s", "attributed_j", "active_j", "idle_j", "gco2e", "cost")}
+    columns = [
+        func.count().label("runs"),
+        *(func.coalesce(func.sum(expr), 0.0).label(name) for name, expr in finite.items()),
+        func.count(finite["cost"]).label("costed"),
+        func.min(c.started_at).label("first_started_at"),
+        func.max(c.started_at).label("last_started_at"),
+    ]
+    labelled = [currency.label("currency")] if key is None else [key.label("key"), currency.label("currency")]
+    return select(*labelled, *columns).where(*where).group_by(*keys)
+
+
+def totals_by(conn: Connection, query: RunQuery, by: str | None) -> dict[Any, Totals]:
+    """The runs matching ``query`` summed per ``by`` key (one entry, key None, when ``by`` is None)."""
+    dialect = conn.dialect.name
+    statements = []
+    if answerable_by_buckets(query):
+        split = split_days(query.since, query.until)
+        if split.first_day is None or split.end_day is None or split.first_day < split.end_day:
+            statements.append(_from_buckets(by, bucket_filters(query, split), dialect))
+        for since, until in split.edges:
+            edge = RunQuery(**{**query.__dict__, "since": since, "until": until})
+            statements.append(_from_runs(by, run_filters(edge, dialect), dialect))
+    else:
+        statements.append(_from_runs(by, run_filters(query, dialect), dialect))
+    result: dict[Any, Totals] = {}
+    for statement in statements:
+        for row in conn.execute(statement):
+            if int(row.runs):
+                result.setdefault(row.key if by is not None else None, Totals()).add(row)
+    return result
+
+
+def count(conn: Connection, query: RunQuery) -> int:
+    """How many runs match ``query``."""
+    if answerable_by_buckets(query):
+        return sum(totals.runs for totals in totals_by(conn, query, None).values())
+    return int(
+        conn.execute(select(func.count()).select_from(RUNS).where(*run_filters(query, conn.dialect.name))).scalar_one()
+    )
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _bucket(row: dict[str, Any]) -> tuple[Any, ...]:
+    values = {
+        "day": day_number(row["started_at"]),
+        "deleted": 0 if row["deleted_at"] is None else 1,
+        "notebook_path": row["notebook_path"] or "",
+        "user": row["user"] or "",
+        "currency": row["currency"] or "",
+    }
+    return tuple(values.get(name, row.get(name)) for name in BUCKET_COLUMNS)
+
+
+def _finite_or_zero(value: float | None) -> float:
+    return value if value is not None and math.isfinite(value) else 0.0
+
+
+def add_runs(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add newly stored runs (rows as inserted) to their buckets, in the caller's transaction."""
+    rows = [row for row in rows if row["status"] != RUNNING]
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        recompute_kernels(conn, {row["kernel_id"] for row in rows})
+        return
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = _bucket(row)
+        bucket = sums.get(key)
+        if bucket is None:
+            bucket = sums[key] = dict(zip(BUCKET_COLUMNS, key, strict=True))
+            bucket.update(
+                runs=0, duration_s=0.0, attributed_j=0.0, active_j=0.0, idle_j=0.0, gco2e=0.0, cost=0.0, costed=0
+            )
+            bucket.update(first_started_at=row["started_at"], last_started_at=row["started_at"])
+        bucket["runs"] += 1
+        for name in ("duration_s", "attributed_j", "active_j", "idle_j", "gco2e"):
+            bucket[name] += _finite_or_zero(row[name])
+        cost = row["cost"]
+        if cost is not None and math.isfinite(cost):
+            bucket["cost"] += cost
+            bucket["costed"] += 1
+        bucket["first_started_at"] = min(bucket["first_started_at"], row["started_at"])
+        bucket["last_started_at"] = max(bucket["last_started_at"], row["started_at"])
+    upsert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(RUN_GROUPS)
+    g, new = RUN_GROUPS.c, upsert.excluded
+    summed = ("runs", "duration_s", "attributed_j", "active_j", "idle_j", "gco2e", "cost", "costed")
+    changes = {name: g[name] + new[name] for name in summed}
+    changes["first_started_at"] = case(
+        (new.first_started_at < g.first_started_at, new.first_started_at), else_=g.first_started_at
+    )
+    changes["last_started_at"] = case(
+        (new.last_started_at > g.last_started_at, new.last_started_at), else_=g.last_started_at
+    )
+    conn.execute(upsert.on_conflict_do_update(index_elements=list(BUCKET_COLUMNS), set_=changes), list(sums.values()))
+
+
+def recompute_kernels(conn: Connection, kernel_ids: Iterable[str]) -> None:
+    """Rebuild the buckets of these kernels from their runs (after runs moved between buckets)."""
+    kernels = sorted(set(kernel_ids))
+    dialect = conn.dialect.name
+    for start in range(0, len(kernels), KERNELS_PER_STATEMENT):
+        chunk = kernels[start : start + KERNELS_PER_STATEMENT]
+        conn.execute(delete(RUN_GROUPS).where(RUN_GROUPS.c.kernel_id.in_(chunk)))
+        totals = bucket_totals_select(RUNS, dialect, RUNS.c.kernel_id.in_(chunk))
+        conn.execute(insert(RUN_GROUPS).from_select(list(totals.selected_columns.keys()), totals))
