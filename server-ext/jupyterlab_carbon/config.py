@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from pathlib import Path
 
-from traitlets import Bool, Dict, Float, Unicode
+from traitlets import Bool, Dict, Float, Unicode, default
 from traitlets.config import Configurable
 
 from .intensity import IntensitySettings
@@ -56,6 +58,18 @@ class CarbonConfig(Configurable):
         help="SQLAlchemy URL of the run ledger, e.g. postgresql+psycopg://user@host/carbon for a "
         "team ledger. Empty: a SQLite file in the Jupyter data directory (carbon/ledger.sqlite).",
     )
+    user = Unicode(
+        config=True,
+        help="Who runs this server: recorded with every run, and whose runs it shows (with runs of no "
+        "known user, recorded before this option existed). Default: $JUPYTERHUB_USER on JupyterHub, "
+        "else the operating-system account. Empty: runs are recorded without a user.",
+    )
+    team_view = Bool(
+        False,
+        config=True,
+        help="Show every user's runs of a shared ledger (and per-person totals), not only this server's "
+        "user's. For a team lead's server or a team that agrees to share; each user's server decides.",
+    )
     store_code_preview = Bool(
         True,
         config=True,
@@ -93,6 +107,16 @@ class CarbonConfig(Configurable):
     live_watttime_regions = Dict(
         {}, config=True, help="Map of grid zones to WattTime region codes, e.g. {'US-CA': 'CAISO_NORTH'}."
     )
+
+    @default("user")
+    def _default_user(self) -> str:
+        hub_user = os.environ.get("JUPYTERHUB_USER", "")
+        if hub_user:
+            return hub_user
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # an account without a name (a container's bare uid)
+            return ""
 
     def intensity_settings(self) -> IntensitySettings:
         """The deployment-wide part of the intensity settings."""

@@ -194,7 +194,8 @@ async def test_any_other_path_below_carbon_is_a_json_404(
         ("intensity", "POST", "GET, PUT"),
         ("intensity", "DELETE", "GET, PUT"),
         ("events", "PUT", "GET"),
-        ("runs/" + "0" * 32, "DELETE", "GET"),
+        ("runs/" + "0" * 32, "DELETE", "GET, PATCH"),
+        ("runs/annotate", "GET", "POST"),
     ],
 )
 async def test_unsupported_methods_are_a_405_with_allow(jp_fetch: Any, path: str, method: str, allowed: str) -> None:
@@ -249,7 +250,10 @@ def test_the_openapi_file_states_the_bounds_the_code_applies() -> None:
         else:
             assert settings[name]["pattern"] == f"^{rule.pattern}$", name
             assert settings[name]["maxLength"] == rule.max_length, name
-    parameters = {p["name"]: p["schema"] for p in spec["paths"]["/runs"]["get"]["parameters"]}
+    shared = spec["components"]["parameters"]
+    runs = spec["paths"]["/runs"]["get"]["parameters"]
+    listed = [shared[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in runs]
+    parameters = {p["name"]: p["schema"] for p in listed}
     assert parameters["since"]["maximum"] == parameters["until"]["maximum"] == 1e11
-    until = next(p for p in spec["paths"]["/runs"]["get"]["parameters"] if p["name"] == "until")
+    until = next(p for p in listed if p["name"] == "until")
     assert "exclusive" in until["description"]

@@ -12,7 +12,9 @@ from tornado.httpclient import HTTPClientError
 
 from jupyterlab_carbon.handlers import NAMESPACE, ROUTES
 
-STATUS_KEYS = {"version", "hostname", "sample_period_s", "history_samples", "channels", "diagnoses", "modeled"}
+STATUS_KEYS = {
+    "version", "hostname", "sample_period_s", "history_samples", "channels", "diagnoses", "modeled", "ledger"
+}
 CHANNEL_KEYS = {"id", "domain", "label", "kind", "method", "source", "resolution_j", "device"}
 DIAGNOSIS_KEYS = {"source", "status", "message", "path", "fix"}
 RUN_ID_GROUP = "([^/]+)"  # the run route takes any segment and checks it itself

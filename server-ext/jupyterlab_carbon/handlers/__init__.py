@@ -12,8 +12,20 @@ from tornado.web import Application
 from .base import NotFoundHandler
 from .events import EventHub, EventsHandler
 from .intensity import IntensityHandler
+from .ledger import (
+    AnnotateHandler,
+    CompareHandler,
+    DeleteHandler,
+    EmptyTrashHandler,
+    ExperimentsHandler,
+    GroupsHandler,
+    RenameExperimentHandler,
+    RestoreHandler,
+    RunHandler,
+    RunsHandler,
+)
 from .meters import PowerHandler, PowerSeriesHandler, StatusHandler
-from .runs import ExecutionsHandler, RunHandler, RunsHandler, TotalsHandler
+from .runs import ExecutionsHandler, TotalsHandler
 from .zones import CloudRegionsHandler, ZonesHandler
 
 NAMESPACE = "carbon"
@@ -24,7 +36,16 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     ("power", PowerHandler),
     ("power/series", PowerSeriesHandler),
     ("runs", RunsHandler),
-    (r"runs/([^/]+)", RunHandler),  # any segment: a malformed id gets the handler's JSON 404
+    ("runs/annotate", AnnotateHandler),
+    ("runs/delete", DeleteHandler),
+    ("runs/restore", RestoreHandler),
+    ("runs/compare", CompareHandler),
+    ("runs/groups", GroupsHandler),
+    ("trash/empty", EmptyTrashHandler),
+    ("experiments", ExperimentsHandler),
+    ("experiments/rename", RenameExperimentHandler),
+    # After every runs/<name> route: any other segment is a run id (a malformed one gets a JSON 404).
+    (r"runs/([^/]+)", RunHandler),
     ("executions", ExecutionsHandler),
     ("totals", TotalsHandler),
     ("intensity", IntensityHandler),

@@ -13,6 +13,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
+from ..config import CarbonConfig
 from ..ledger import Ledger
 from ..sampler import Sampler
 
@@ -22,6 +23,8 @@ T = TypeVar("T")
 # The verbs a resource may implement; tornado answers the others with 405 before any handler code.
 VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+# Control characters have no place in a name, filter or tag (and PostgreSQL refuses NUL in text).
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -84,6 +87,29 @@ class CarbonHandler(JsonErrors, APIHandler):
     def ledger(self) -> Ledger:
         return cast(Ledger, self.state["ledger"])
 
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        # tornado answers a verb the resource lacks (405) without asking who sent it: refuse an
+        # unauthenticated request first, as every implemented verb does.
+        if self.request.method not in self.allowed_methods() and self.current_user is None:
+            raise tornado.web.HTTPError(403)
+
+    @property
+    def carbon_config(self) -> CarbonConfig:
+        return cast(CarbonConfig, self.state["config"])
+
+    @property
+    def visible_users(self) -> tuple[str, ...] | None:
+        """Whose runs this server shows and may change: None for everyone's (the team view).
+
+        Otherwise its user's and those of no known user (recorded before users were); a server
+        configured without a user sees only the latter.
+        """
+        config = self.carbon_config
+        if config.team_view:
+            return None
+        return (config.user,) if config.user else ()
+
     def write_json(self, value: Any) -> None:
         self.finish(json_text(value))
 
@@ -109,6 +135,37 @@ class CarbonHandler(JsonErrors, APIHandler):
                 400, f"'{name}' must be a whole number from {minimum} to {maximum}, got {value}"
             )
         return value
+
+    def _texts(self, name: str) -> list[str]:
+        """Every value of a query argument as sent: tornado's own accessors turn control
+        characters into spaces, which would let a malformed filter through as another one."""
+        try:
+            return [raw.decode("utf-8") for raw in self.request.query_arguments.get(name, [])]
+        except UnicodeDecodeError:
+            raise tornado.web.HTTPError(400, f"'{name}' is not valid UTF-8") from None
+
+    def text_argument(self, name: str, max_chars: int) -> str | None:
+        """A string query argument (absent or empty: None), at most ``max_chars``, without control characters."""
+        values = self._texts(name)
+        if not values or not values[-1]:  # the last one given wins, as with tornado's get_argument
+            return None
+        return checked_text(name, values[-1], max_chars)
+
+    def text_arguments(self, name: str, max_chars: int, max_count: int) -> tuple[str, ...]:
+        """A repeatable string query argument (``?tag=a&tag=b``): each checked, at most ``max_count``."""
+        values = [value for value in self._texts(name) if value]
+        if len(values) > max_count:
+            raise tornado.web.HTTPError(400, f"'{name}' may be given at most {max_count} times, got {len(values)}")
+        return tuple(checked_text(name, value, max_chars) for value in values)
+
+    def choice_argument(self, name: str, choices: tuple[str, ...], default: str | None) -> str | None:
+        """A query argument that must be one of ``choices`` (absent: ``default``)."""
+        raw = self._raw_argument(name)
+        if raw is None:
+            return default
+        if raw not in choices:
+            raise tornado.web.HTTPError(400, f"'{name}' must be one of {', '.join(choices)}, got {raw[:40]!r}")
+        return raw
 
     def number_argument(self, name: str, default: float | None, minimum: float, maximum: float) -> float | None:
         """A numeric query argument, its default when absent, or a 400 saying what is wrong."""
@@ -143,6 +200,15 @@ class CarbonHandler(JsonErrors, APIHandler):
     async def in_thread(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Ledger and file calls block on I/O: keep them off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, *args, **kwargs))
+
+
+def checked_text(name: str, value: str, max_chars: int) -> str:
+    """``value`` if it is at most ``max_chars`` without control characters, else a 400 naming ``name``."""
+    if len(value) > max_chars:
+        raise tornado.web.HTTPError(400, f"'{name}' must be at most {max_chars} characters, got {len(value)}")
+    if CONTROL.search(value):
+        raise tornado.web.HTTPError(400, f"'{name}' must not contain control characters (such as NUL or a newline)")
+    return value
 
 
 class NotFoundHandler(CarbonHandler):

@@ -44,6 +44,14 @@ class EventHub:
         if self._sockets:  # serialising a record for nobody costs the event loop per cell
             self.broadcast({"type": "run", "run": record.to_json()})
 
+    def push_runs_changed(self, run_ids: list[str]) -> None:
+        """Runs were annotated, deleted, restored or imported: clients refetch what they show.
+
+        ``run_ids`` empty: any run may have changed (an experiment renamed, the trash emptied).
+        """
+        if self._sockets:
+            self.broadcast({"type": "runs-changed", "run_ids": run_ids})
+
     def push_started(self, kernel_id: str, msg_id: str, started_at: float) -> None:
         if self._sockets:
             self.broadcast(
@@ -52,7 +60,7 @@ class EventHub:
 
 
 class EventsHandler(JsonErrors, JupyterHandler, tornado.websocket.WebSocketHandler):
-    """WebSocket: {"type": "power"|"run"|"execution-started", ...} messages, server to client."""
+    """WebSocket: {"type": "power"|"run"|"execution-started"|"runs-changed", ...} messages, server to client."""
 
     auth_resource = "kernels"
 

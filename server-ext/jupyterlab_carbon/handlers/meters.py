@@ -6,6 +6,7 @@ import socket
 import time
 
 import tornado.web
+from sqlalchemy.engine import make_url
 
 from .. import __version__
 from .base import CarbonHandler
@@ -25,6 +26,11 @@ class StatusHandler(CarbonHandler):
                 "sample_period_s": sampler.period_s,
                 "history_samples": sampler.capacity,
                 **sampler.meters.to_json(),
+                "ledger": {
+                    "team_view": self.carbon_config.team_view,
+                    "user": self.carbon_config.user or None,
+                    "backend": make_url(self.ledger.url).get_backend_name(),
+                },
             }
         )
 
