@@ -441,3 +441,44 @@ def _far_point(near_t: float, points: Sequence[tuple[float, float]]) -> tuple[fl
             return chosen or point
         chosen = point
     return chosen
+
+
+def power_trace(
+    samples: Sequence[Sample], shares: Sequence[float], t0: float, t1: float, max_points: int
+) -> dict[str, list[float]] | None:
+    """A run's attributed power over wall time [t0, t1], at most ``max_points`` points.
+
+    ``samples`` are the sampler's reads around the window (:meth:`Sampler.around`) and
+    ``shares`` the run's share of each channel (0 for a channel it was given none of). Between
+    two reads each channel's power is its energy over the gap; the run's is the sum weighted by
+    its shares (the run's shares of the whole window: a run's share is measured once, over its
+    window). The gaps are clipped to the window; with more gaps than points they are merged into
+    equal spans of time whose power is their energy over their time, so the trace keeps the
+    run's energy. Points: ``t`` seconds since ``t0`` (the middle of each span), ``w`` watts.
+    None when no two reads bracket any part of the window.
+    """
+    duration = t1 - t0
+    spans: list[tuple[float, float, float]] = []  # (start, end) since t0, watts
+    for before, after in itertools.pairwise(samples):
+        elapsed = after.mono - before.mono
+        start, end = max(before.wall, t0) - t0, min(after.wall, t1) - t0
+        if elapsed <= 0 or end <= start:
+            continue
+        joules = sum(share * max(b - a, 0.0) for share, a, b in zip(shares, before.joules, after.joules, strict=False))
+        spans.append((start, end, joules / elapsed))
+    if not spans or not duration > 0:
+        return None
+    if len(spans) <= max_points:
+        points = [((start + end) / 2, watts) for start, end, watts in spans]
+    else:
+        width = duration / max_points
+        energy = [0.0] * max_points
+        covered = [0.0] * max_points
+        for start, end, watts in spans:
+            for index in range(int(start / width), min(int(end / width), max_points - 1) + 1):
+                overlap = min(end, (index + 1) * width) - max(start, index * width)
+                if overlap > 0:
+                    energy[index] += watts * overlap
+                    covered[index] += overlap
+        points = [((i + 0.5) * width, energy[i] / covered[i]) for i in range(max_points) if covered[i] > 0]
+    return {"t": [round(t, 3) for t, _ in points], "w": [round(w, 3) for _, w in points]}

@@ -22,8 +22,8 @@ from typing import Any, Protocol
 from ..attribution import attribute, cpu_shares, gpu_shares, window_energy
 from ..ledger.store import RUNNING
 from ..meters import Domain
-from ..records import RunRecord
-from ..sampler import Sampler
+from ..records import TRACE_POINTS, RunRecord, default_experiment
+from ..sampler import Sampler, power_trace
 
 # Code previews are the first line of a cell, cut to this many characters.
 PREVIEW_CHARS = 120
@@ -103,6 +103,7 @@ class Recorder:
     host: str
     store_code_preview: bool
     announce: Callable[[RunRecord], None]
+    user: str | None = None  # the Jupyter user owning this server, written on every run
     _jobs: queue.SimpleQueue[Job] = field(default_factory=queue.SimpleQueue)
     _outstanding: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -210,7 +211,10 @@ class Recorder:
         }
 
     def _record_fields(self, base: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in base.items() if k != "server"}
+        fields = {k: v for k, v in base.items() if k != "server"}
+        experiment = default_experiment(base.get("notebook_path"), base.get("kernel_name"), base["kernel_id"])
+        fields.update(experiment=experiment, user=self.user, source="server")
+        return fields
 
     def _running_record(self, job: Started) -> RunRecord:
         return RunRecord(
@@ -245,6 +249,14 @@ class Recorder:
                 gpu[channel.id] = gpu_shares({kernel: mine}, everyone)
         channels = attribute(sampler.channels, window, cpu, gpu).per_kernel[kernel]
         attributed_j = sum(c.attributed_j for c in channels)
+        share = {c.channel_id: c.share for c in channels}
+        trace = power_trace(
+            sampler.around(started_at, job.ended_at),
+            [share.get(channel.id, 0.0) for channel in sampler.channels],
+            started_at,
+            job.ended_at,
+            TRACE_POINTS,
+        )
         return RunRecord(
             **self._record_fields(job.base),
             ended_at=job.ended_at,
@@ -260,6 +272,7 @@ class Recorder:
             execution_count=job.execution_count,
             impact=self.impact(attributed_j) if self.impact is not None else None,
             extra={"edge_delay_s": {"start": start.read_at - started_at, "end": end.read_at - job.ended_at}},
+            trace=trace,
             **self._code_fields(job.code),
         )
 

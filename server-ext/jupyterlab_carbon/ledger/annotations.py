@@ -119,7 +119,7 @@ def query(q: Any) -> RunQuery:
         raise ValueError(f"Expected a RunQuery, not {type(q).__name__}.")
     if q.q is not None and (not isinstance(q.q, str) or len(q.q) > QUERY_TEXT_MAX):
         raise ValueError(f"q must be text of at most {QUERY_TEXT_MAX} characters.")
-    for name in ("notebook_path", "experiment", "kernel_id", "user", "status"):
+    for name in ("notebook_path", "experiment", "kernel_id", "user", "status", "msg_id", "code_hash"):
         value = getattr(q, name)
         if value is not None and not isinstance(value, str):
             raise ValueError(f"{name} must be text, not {value!r}.")

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, and_, exists, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, Integer, and_, exists, func, literal, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from .query import RunQuery
@@ -42,20 +42,24 @@ def run_filters(query: RunQuery, dialect: str) -> list[ColumnElement[bool]]:
     if query.method is not None:
         modeled = json_array_contains(c.methods, "modeled", dialect)
         clauses.append(modeled if query.method == "modeled" else ~modeled)
-    clauses += _deleted_and_visible(query, RUNS, c.deleted_at.is_not(None), c.user.is_(None))
+    clauses += _deleted_and_visible(query, c.deleted_at.is_not(None), func.coalesce(c.user, ""))
     return clauses
 
 
-def _deleted_and_visible(
-    query: RunQuery, table: Table, deleted: ColumnElement[bool], no_user: ColumnElement[bool]
-) -> list[ColumnElement[bool]]:
+def _deleted_and_visible(query: RunQuery, deleted: ColumnElement[bool], user: Any) -> list[ColumnElement[bool]]:
+    """The trash and visibility filters. A run of no known user ("" or NULL) is everyone's.
+
+    Visibility is one IN over the user ("" included), not an OR of two conditions: the database
+    then walks the runs in the page's order and skips others' runs, where an OR sends it
+    through the user index and sorts all of that user's runs for every page.
+    """
     clauses: list[ColumnElement[bool]] = []
     if query.deleted == "exclude":
         clauses.append(~deleted)
     elif query.deleted == "only":
         clauses.append(deleted)
     if query.visible_users is not None:
-        clauses.append(or_(table.c.user.in_(query.visible_users), no_user))
+        clauses.append(user.in_(("", *query.visible_users)))
     return clauses
 
 
@@ -136,5 +140,5 @@ def bucket_filters(query: RunQuery, split: DaySplit) -> list[ColumnElement[bool]
         clauses.append(g.day >= split.first_day)
     if split.end_day is not None:
         clauses.append(g.day < split.end_day)
-    clauses += _deleted_and_visible(query, RUN_GROUPS, g.deleted == 1, g.user == "")
+    clauses += _deleted_and_visible(query, g.deleted == 1, g.user)
     return [and_(*clauses)] if clauses else []

@@ -32,7 +32,6 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
-    or_,
     select,
     update,
 )
@@ -708,7 +707,7 @@ def _targets(
     if not running:
         clauses.append(RUNS.c.status != RUNNING)
     if visible_users is not None:
-        clauses.append(or_(RUNS.c.user.in_(visible_users), RUNS.c.user.is_(None)))
+        clauses.append(func.coalesce(RUNS.c.user, "").in_(("", *visible_users)))
     return clauses
 
 
