@@ -11,6 +11,7 @@ from tornado.web import Application
 
 from .base import NotFoundHandler
 from .events import EventHub, EventsHandler
+from .exchange import ExportHandler, ImportHandler
 from .intensity import IntensityHandler
 from .ledger import (
     AnnotateHandler,
@@ -41,6 +42,8 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     ("runs/restore", RestoreHandler),
     ("runs/compare", CompareHandler),
     ("runs/groups", GroupsHandler),
+    ("runs/export", ExportHandler),
+    ("runs/import", ImportHandler),
     ("trash/empty", EmptyTrashHandler),
     ("experiments", ExperimentsHandler),
     ("experiments/rename", RenameExperimentHandler),

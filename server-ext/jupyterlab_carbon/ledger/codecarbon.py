@@ -25,13 +25,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from functools import cache
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from .. import __version__
 from ..data import grid_zones
 from ..intensity.impact import JOULES_PER_KWH, compute_impact
 from ..intensity.resolve import ResolvedIntensity
 from ..records import ChannelEnergy, RunRecord
+from . import annotations as checks
 
 # CodeCarbon 3.3's EmissionsData fields, in order (codecarbon/output_methods/emissions_data.py).
 # Units: duration s; emissions kg CO2eq; emissions_rate kg/s; *_power W (average over the run);
@@ -106,11 +107,6 @@ EXPORT_COLUMNS: Final = CODECARBON_COLUMNS + LEDGER_COLUMNS
 # An import needs these; every CodeCarbon version since 2.0 writes them.
 REQUIRED_COLUMNS: Final = ("timestamp", "duration", "emissions", "energy_consumed")
 MAX_IMPORT_ROWS: Final = 20000  # one transaction, one statement per part: kept well below SQL parameter limits
-# What a run may carry, as the REST API checks it (handlers/ledger_input.py).
-MAX_TAGS: Final = 32
-MAX_TAG_CHARS: Final = 64
-MAX_EXPERIMENT_CHARS: Final = 200
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Epoch seconds; 1e11 is the year 5138, far past any run.
 MAX_EPOCH_S: Final = 1e11
 IMPORTED: Final = "imported"
@@ -124,6 +120,7 @@ DEVICE_COLUMNS: Final = (("cpu_energy", "cpu", "CPU"), ("gpu_energy", "gpu", "GP
 # it) is CodeCarbon's CPU energy too when it prefers psys; memory is then inside it, not apart.
 DOMAIN_COLUMNS: Final = {"cpu": ("psys", "cpu"), "gpu": ("gpu",), "ram": ("dram",)}
 GPU_LABEL = re.compile(r"GPU \d+: (.+)")
+T = TypeVar("T")
 
 
 # -- export -------------------------------------------------------------------------------
@@ -168,26 +165,36 @@ def _codecarbon_cells(record: RunRecord) -> dict[str, str]:
         cells["gpu_model"] = ", ".join(f"{n} x {name}" for name, n in Counter(gpu_names).items())
     impact = record.impact
     if not impact:
-        return cells  # without the PUE, CodeCarbon's energies (which include it) are unknown
-    pue = float(impact["pue"])
-    kg = float(impact["gco2e"]) / 1000.0
-    cells.update(
-        {
-            "emissions": _number(kg),
-            "emissions_rate": _number(kg / duration) if duration > 0 else "",
-            "energy_consumed": _number(float(impact["facility_energy_kwh"])),
-            "pue": _number(pue),
-        }
-    )
-    for column, domains in DOMAIN_COLUMNS.items():
-        parts = [c.attributed_j for c in record.channels if c.domain in domains]
-        if parts:
-            joules = sum(parts) * pue
-            cells[f"{column}_energy"] = _number(joules / JOULES_PER_KWH)
-            cells[f"{column}_power"] = _number(joules / duration) if duration > 0 else ""
-    intensity = impact.get("intensity") or {}
-    cells.update(_place_cells(intensity))
+        return cells  # no emissions, and without the PUE CodeCarbon's energies (which include it) are unknown
+    gco2e = _stored_number(impact, "gco2e")
+    if gco2e is not None:
+        kg = gco2e / 1000.0
+        cells["emissions"] = _number(kg)
+        cells["emissions_rate"] = _number(kg / duration) if duration > 0 else ""
+    pue = _stored_number(impact, "pue")
+    if pue is not None:
+        cells["pue"] = _number(pue)
+        facility_kwh = _stored_number(impact, "facility_energy_kwh")
+        cells["energy_consumed"] = _number(
+            record.attributed_j * pue / JOULES_PER_KWH if facility_kwh is None else facility_kwh
+        )
+        for column, domains in DOMAIN_COLUMNS.items():
+            parts = [c.attributed_j for c in record.channels if c.domain in domains]
+            if parts:
+                joules = sum(parts) * pue
+                cells[f"{column}_energy"] = _number(joules / JOULES_PER_KWH)
+                cells[f"{column}_power"] = _number(joules / duration) if duration > 0 else ""
+    intensity = impact.get("intensity")
+    cells.update(_place_cells(intensity if isinstance(intensity, dict) else {}))
     return cells
+
+
+def _stored_number(impact: dict[str, Any], key: str) -> float | None:
+    """A number of a stored impact, None where absent or not finite (as an earlier version could store)."""
+    value = impact.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _place_cells(intensity: dict[str, Any]) -> dict[str, str]:
@@ -210,7 +217,8 @@ def _place_cells(intensity: dict[str, Any]) -> dict[str, str]:
 
 def _ledger_cells(record: RunRecord) -> dict[str, str]:
     impact = record.impact or {}
-    intensity = impact.get("intensity") or {}
+    found = impact.get("intensity")
+    intensity: dict[str, Any] = found if isinstance(found, dict) else {}
     return {
         "ledger_run_id": record.run_id,
         "experiment": record.experiment,
@@ -223,11 +231,11 @@ def _ledger_cells(record: RunRecord) -> dict[str, str]:
         "status": record.status,
         "device_methods": _json({c.channel_id: c.method for c in record.channels}),
         "energy_kwh": _number(record.attributed_j / JOULES_PER_KWH),
-        "intensity_gco2e_per_kwh": _optional_number(impact.get("gco2e_per_kwh")),
+        "intensity_gco2e_per_kwh": _optional_number(_stored_number(impact, "gco2e_per_kwh")),
         "intensity_method": str(intensity.get("method") or ""),
         "intensity_source": str(intensity.get("source") or ""),
         "intensity_year": "" if intensity.get("year") is None else str(intensity["year"]),
-        "cost": _optional_number(impact.get("cost")),
+        "cost": _optional_number(_stored_number(impact, "cost")),
         "currency": str(impact.get("currency") or ""),
         "user": record.user or "",
         "source": record.source,
@@ -376,6 +384,13 @@ class _Row:
     def text(self, column: str) -> str:
         return self.cells.get(column, "")
 
+    def checked(self, column: str, check: Callable[[Any], T], value: Any) -> T:
+        """``check(value)``, its ValueError (the ledger's own checks on what runs carry) naming this cell."""
+        try:
+            return check(value)
+        except ValueError as err:
+            raise self.problem(column, str(err).rstrip(".")) from None
+
     def number_or_none(self, column: str, minimum: float = 0.0, maximum: float = math.inf) -> float | None:
         """The cell's number, None when the cell is empty or absent."""
         raw = self.text(column)
@@ -416,7 +431,8 @@ class _Row:
         if not raw:
             return expected()
         try:
-            value = json.loads(raw, parse_constant=lambda name: float("nan"))
+            # Numbers as floats: an integer of 400 digits becomes infinity, refused below, not an overflow.
+            value = json.loads(raw, parse_constant=lambda name: float("nan"), parse_int=float)
         except ValueError:
             raise self.problem(column, f"{raw[:40]!r} is not JSON; it must be {what}") from None
         if not isinstance(value, expected):
@@ -525,15 +541,7 @@ def _experiment(row: _Row) -> str:
     """The row's project (CodeCarbon's name for an experiment), else CodeCarbon's default name."""
     column = "project_name" if row.text("project_name") else "experiment"
     name = row.text(column)
-    if not name:
-        return "codecarbon"
-    if len(name) > MAX_EXPERIMENT_CHARS:
-        raise row.problem(
-            column, f"the name is {len(name)} characters; an experiment has at most {MAX_EXPERIMENT_CHARS}"
-        )
-    if CONTROL.search(name):
-        raise row.problem(column, "the name holds a control character (such as a newline); an experiment is one line")
-    return name
+    return row.checked(column, checks.experiment_name, name) if name else "codecarbon"
 
 
 def _strings(row: _Row, column: str) -> list[str]:
@@ -544,20 +552,12 @@ def _strings(row: _Row, column: str) -> list[str]:
 
 
 def _tags(row: _Row) -> list[str]:
-    tags = sorted(set(_strings(row, "tags")))
-    if len(tags) > MAX_TAGS:
-        raise row.problem("tags", f"{len(tags)} tags; a run has at most {MAX_TAGS}")
-    too_long = [tag for tag in tags if len(tag) > MAX_TAG_CHARS]
-    if too_long:
-        raise row.problem("tags", f"the tag {too_long[0][:40]!r}... is longer than {MAX_TAG_CHARS} characters")
-    if any(CONTROL.search(tag) for tag in tags):
-        raise row.problem("tags", "a tag holds a control character (such as a newline)")
+    tags = row.checked("tags", checks.tag_list, _strings(row, "tags"))
+    if len(tags) > checks.TAGS_PER_RUN:
+        raise row.problem("tags", f"{len(tags)} tags; a run has at most {checks.TAGS_PER_RUN}")
     return tags
 
 
 def _metrics(row: _Row) -> dict[str, float]:
     metrics = row.json_cell("metrics", dict, 'a JSON object of numbers such as {"accuracy": 0.93}')
-    for name, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise row.problem("metrics", f"the metric {name[:40]!r} is {json.dumps(value)[:40]}, not a finite number")
-    return {name: float(value) for name, value in metrics.items()}
+    return row.checked("metrics", checks.metrics, metrics)
