@@ -14,6 +14,7 @@ from jupyterlab_carbon.ledger.store import RUNNING
 from jupyterlab_carbon.records import ChannelEnergy, RunRecord
 
 T0 = 1_700_000_000.0
+CHANNEL = ChannelEnergy("cpu/package-0", "CPU", "cpu", "measured-counter", 200.0, 0.5, 100.0, 25.0, 75.0)
 
 
 def v2_row(run_id: str, **changes: Any) -> dict[str, Any]:
@@ -111,7 +112,7 @@ def test_a_version_2_ledger_is_upgraded_with_its_runs(ledger_url: str, monkeypat
         ]
         by_co2e = [r.run_id for r in ledger.search(RunQuery(), sort="co2e")[1]]
         assert by_co2e == ["kernel-id", "kernel-name", "nb", "usd", "no-impact"]  # ties newest first
-        assert [r.run_id for r in ledger.search(RunQuery(), sort="cost", order="asc")[1]][0] == "no-impact"
+        assert ledger.search(RunQuery(), sort="cost", order="asc")[1][0].run_id == "no-impact"
         groups = ledger.groups(RunQuery(), "day")
         assert [(g["key"], g["runs"]) for g in groups["groups"]] == [
             ("2023-11-16", 1),
