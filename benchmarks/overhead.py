@@ -563,7 +563,7 @@ def watcher_costs(server: Server) -> dict[str, Any]:
     """What the edge reads cost per cell, timed here on the same kernel (on the edge worker
     thread in the server, off its event loop): the kernel's process tree CPU at the start, a
     refresh of its descendants plus its CPU at the end, and the node's busy CPU at both."""
-    from jupyterlab_carbon.executions import ProcessTree, node_busy_cpu_s
+    from jupyterlab_carbon.process_tree import ProcessTree, node_busy_cpu_s
 
     assert server.process is not None
     kernels = psutil.Process(server.process.pid).children()

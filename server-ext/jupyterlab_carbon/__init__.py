@@ -27,6 +27,19 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """Entry point of ``%load_ext jupyterlab_carbon``."""
-    from .magics import register_magics
+    from .kernel.magics import register_magics
 
     register_magics(ipython)
+
+
+# The run API (``jupyterlab_carbon.log_metric(...)``), imported when first used so that
+# importing the package stays light for the server and JupyterLab.
+_KERNEL_API = ("log_metric", "measure", "set_experiment", "tag")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _KERNEL_API:
+        from . import kernel
+
+        return getattr(kernel, name)
+    raise AttributeError(f"module 'jupyterlab_carbon' has no attribute {name!r}")

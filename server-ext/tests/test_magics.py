@@ -65,7 +65,7 @@ def test_unknown_subcommand_prints_usage(kernel: Any) -> None:
 
 def test_kernel_extension_imports_no_server_code() -> None:
     code = (
-        "import sys, jupyterlab_carbon, jupyterlab_carbon.magics;"
+        "import sys, jupyterlab_carbon, jupyterlab_carbon.kernel.magics;"
         "bad = [m for m in ('tornado', 'jupyter_server', 'jupyterlab_carbon.handlers') if m in sys.modules];"
         "print(bad)"
     )

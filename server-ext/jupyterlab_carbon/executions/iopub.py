@@ -21,10 +21,16 @@ from typing import Any
 
 import zmq
 
+from ..kernel.channel import METADATA_KEY
+
 DELIMITER = b"<IDS|MSG>"
 # Messages whose content the watcher reads (when their parent is an execute_request).
 CONTENT_NEEDED = frozenset({"status", "execute_input", "error"})
 WELCOME = "iopub_welcome"  # JEP 65: an XPUB kernel greets each new subscription
+# A kernel's annotations (%%carbon, the run API) are comm_msgs marked in their metadata frame,
+# read only when the marker is there, so widget traffic costs no parsing (see kernel/channel.py).
+ANNOTATION = "comm_msg"
+ANNOTATION_MARKER = METADATA_KEY.encode()
 # How long a kernel gets to greet the subscription before it is probed with kernel_info requests.
 WELCOME_WAIT_S = 0.5
 PROBE_EVERY_S = 0.25
@@ -47,7 +53,7 @@ class IOPubEvent:
     parent_type: str | None
     parent_date: str | None  # the request's own timestamp (the client's clock)
     parent_subshell: str | None  # JEP 91: executions on different subshells may overlap
-    content: dict[str, Any] | None  # only for CONTENT_NEEDED under an execute_request, and welcomes
+    content: dict[str, Any] | None  # CONTENT_NEEDED and annotations under an execute_request; welcomes
 
 
 def _bytes(frame: Any) -> bytes:
@@ -77,7 +83,13 @@ def decode(frames: Sequence[Any], session: Any) -> IOPubEvent | None:
     except (ValueError, KeyError, TypeError):
         return None
     parent_type = parent.get("msg_type")
-    wanted = msg_type == WELCOME or (msg_type in CONTENT_NEEDED and parent_type == "execute_request")
+    wanted = msg_type == WELCOME or (
+        parent_type == "execute_request"
+        and (
+            msg_type in CONTENT_NEEDED
+            or (msg_type == ANNOTATION and ANNOTATION_MARKER in _bytes(parts[3]) and _is_annotation(parts[3]))
+        )
+    )
     content: dict[str, Any] | None = None
     if wanted or msg_type == "status":
         signed = [_bytes(part) for part in parts[1:5]]
@@ -90,6 +102,14 @@ def decode(frames: Sequence[Any], session: Any) -> IOPubEvent | None:
     return IOPubEvent(
         msg_type, date, parent.get("msg_id"), parent_type, parent.get("date"), parent.get("subshell_id"), content
     )
+
+
+def _is_annotation(metadata_frame: Any) -> bool:
+    try:
+        metadata = json.loads(_bytes(metadata_frame))
+    except ValueError:
+        return False
+    return isinstance(metadata, dict) and metadata.get(METADATA_KEY) == 1
 
 
 class IOPubSubscription:

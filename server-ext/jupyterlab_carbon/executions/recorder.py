@@ -19,10 +19,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..attribution import attribute, cpu_shares, gpu_shares, window_energy
 from ..ledger.store import RUNNING
-from ..meters import Domain
+from ..measurement import Edge, measure_window
 from ..records import TRACE_POINTS, RunRecord, default_experiment
+from ..run_notes import RunNotes
 from ..sampler import Sampler, power_trace
 
 # Code previews are the first line of a cell, cut to this many characters.
@@ -46,16 +46,6 @@ class RunLedger(Protocol):
     def running(self, host: str) -> list[RunRecord]: ...
 
     def close_unfinished(self, records: list[RunRecord], flag: str) -> int: ...
-
-
-@dataclass
-class Edge:
-    """What was read when the kernel said busy (or idle): its processes' and the node's CPU time."""
-
-    pids: frozenset[int]
-    kernel_cpu_s: float
-    node_busy_s: float
-    read_at: float  # wall time of the meter read, some ms after the kernel's timestamp
 
 
 @dataclass
@@ -211,9 +201,15 @@ class Recorder:
         }
 
     def _record_fields(self, base: dict[str, Any]) -> dict[str, Any]:
-        fields = {k: v for k, v in base.items() if k != "server"}
-        experiment = default_experiment(base.get("notebook_path"), base.get("kernel_name"), base["kernel_id"])
-        fields.update(experiment=experiment, user=self.user, source="server")
+        """The record's fields from the watcher's base, with what the user attached (``%%carbon``, the run API)."""
+        fields = {k: v for k, v in base.items() if k not in ("server", "notes")}
+        notes: RunNotes = base.get("notes") or RunNotes()
+        experiment = notes.experiment or default_experiment(
+            base.get("notebook_path"), base.get("kernel_name"), base["kernel_id"]
+        )
+        fields.update(
+            experiment=experiment, tags=sorted(notes.tags), metrics=dict(notes.metrics), user=self.user, source="server"
+        )
         return fields
 
     def _running_record(self, job: Started) -> RunRecord:
@@ -238,18 +234,8 @@ class Recorder:
         start, end = job.start.result(), job.end.result()
         started_at = job.base["started_at"]
         sampler = self.sampler
-        window = window_energy(sampler, started_at, job.ended_at)
-        kernel = job.base["kernel_id"]
-        cpu = cpu_shares({kernel: end.kernel_cpu_s - start.kernel_cpu_s}, end.node_busy_s - start.node_busy_s)
-        pids = set(start.pids | end.pids)
-        gpu: dict[str, dict[str, float]] = {}
-        for channel in sampler.channels:
-            if channel.domain is Domain.GPU:
-                mine, everyone = sampler.gpu_use_between(channel.id, started_at, job.ended_at, pids)
-                gpu[channel.id] = gpu_shares({kernel: mine}, everyone)
-        channels = attribute(sampler.channels, window, cpu, gpu).per_kernel[kernel]
-        attributed_j = sum(c.attributed_j for c in channels)
-        share = {c.channel_id: c.share for c in channels}
+        measured = measure_window(sampler, start, end, started_at, job.ended_at)
+        share = {c.channel_id: c.share for c in measured.channels}
         trace = power_trace(
             sampler.around(started_at, job.ended_at),
             [share.get(channel.id, 0.0) for channel in sampler.channels],
@@ -257,21 +243,23 @@ class Recorder:
             job.ended_at,
             TRACE_POINTS,
         )
+        notes: RunNotes = job.base.get("notes") or RunNotes()
+        edge_delay_s = {"start": start.read_at - started_at, "end": end.read_at - job.ended_at}
         return RunRecord(
             **self._record_fields(job.base),
             ended_at=job.ended_at,
             status=job.status,
-            node_j=sum(window.node_j.values()),
-            attributed_j=attributed_j,
-            idle_j=sum(c.idle_j for c in channels),
-            active_j=sum(c.active_j for c in channels),
-            channels=channels,
-            methods=sorted({c.method for c in channels}),
-            flags=sorted(set(window.flags + job.flags)),
+            node_j=measured.node_j,
+            attributed_j=measured.attributed_j,
+            idle_j=measured.idle_j,
+            active_j=measured.active_j,
+            channels=measured.channels,
+            methods=measured.methods,
+            flags=sorted(set(measured.flags + job.flags)),
             host=self.host,
             execution_count=job.execution_count,
-            impact=self.impact(attributed_j) if self.impact is not None else None,
-            extra={"edge_delay_s": {"start": start.read_at - started_at, "end": end.read_at - job.ended_at}},
+            impact=self.impact(measured.attributed_j) if self.impact is not None else None,
+            extra={**notes.record_extra(), "edge_delay_s": edge_delay_s},
             trace=trace,
             **self._code_fields(job.code),
         )

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,11 +29,14 @@ from typing import Any
 
 import psutil
 
+from ..kernel.channel import WATCHED_ENV
+from ..measurement import Edge, read_edge
+from ..process_tree import ProcessTree
 from ..records import RunRecord
+from ..run_notes import RunNotes, checked_update
 from ..sampler import Sampler
 from .iopub import IOPubEvent, IOPubSubscription, ProcessExitWatch, timestamp
-from .process_tree import ProcessTree, node_busy_cpu_s
-from .recorder import Edge, Finished, Recorder, RunLedger
+from .recorder import Finished, Recorder, RunLedger
 
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 # A kernel's notebook path is looked up again after this many seconds (a rename shows then).
@@ -55,6 +60,7 @@ class PendingExecution:
     stored: bool = False  # its running row was queued
     subshell: str | None = None
     last_seen: float = 0.0  # the kernel's timestamp on the latest message of the execution
+    notes: RunNotes | None = None  # what %%carbon or the run API attached (IOPub annotations)
 
 
 @dataclass
@@ -133,8 +139,15 @@ class ExecutionWatcher:
         log: Any,
         impact: Callable[[float], dict[str, Any]] | None = None,
         store_code_preview: bool = True,
+        user: str | None = None,
+        kernel_env: dict[str, str] | None = None,
+        autoload_magic: bool = True,
     ) -> None:
+        """``kernel_env``: variables given to the kernels this server starts (the ledger's URL);
+        ``autoload_magic``: load ``%%carbon`` in the IPython kernels that run this Python."""
         self._kernels = kernel_manager
+        self._kernel_env = {WATCHED_ENV: "1", **(kernel_env or {})}
+        self._autoload_magic = autoload_magic
         self._sessions = session_manager
         self._sampler = sampler
         self._log = log
@@ -152,9 +165,28 @@ class ExecutionWatcher:
         self._inline_edges = sampler.meters.reads_in_microseconds
         self._loop: asyncio.AbstractEventLoop | None = None  # the server's, from start()
         self._edges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyterlab-carbon-edges")
-        self._recorder = Recorder(
-            sampler, ledger, log, impact, self._host, store_code_preview, self._announce
-        )
+        self._recorder = Recorder(sampler, ledger, log, impact, self._host, store_code_preview, self._announce, user)
+
+    def _launch_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """A kernel start's arguments, with the environment that tells the kernel it is watched
+        (so ``%%carbon`` annotates instead of recording twice) and, for an IPython kernel of this
+        Python, the extension loaded (``%%carbon`` with no ``%load_ext``)."""
+        options = dict(kwargs)
+        options["env"] = {**(kwargs.get("env") or os.environ), **self._kernel_env}
+        if self._autoload_magic and self._runs_this_ipython(kwargs.get("kernel_name")):
+            options["extra_arguments"] = [*kwargs.get("extra_arguments", []), "--ext=jupyterlab_carbon"]
+        return options
+
+    def _runs_this_ipython(self, kernel_name: str | None) -> bool:
+        """True for an ipykernel spec whose Python is the server's (where this package is installed)."""
+        try:
+            spec = self._kernels.kernel_spec_manager.get_kernel_spec(kernel_name or self._kernels.default_kernel_name)
+        except Exception:  # an unknown name fails the start itself, with the server's own message
+            return False
+        argv = list(getattr(spec, "argv", []))
+        python = argv[0] if argv else ""
+        same_python = python in ("python", "python3") or os.path.realpath(python) == os.path.realpath(sys.executable)
+        return same_python and any("ipykernel" in arg for arg in argv[1:3])
 
     # -- listeners ------------------------------------------------------------------------
 
@@ -190,7 +222,7 @@ class ExecutionWatcher:
             self.watch(kernel_id)
 
         async def start_kernel(*args: Any, **kwargs: Any) -> str:
-            kernel_id: str = await original["start_kernel"](*args, **kwargs)
+            kernel_id: str = await original["start_kernel"](*args, **self._launch_options(kwargs))
             await self.confirm(kernel_id)  # no client learns of the kernel before we hear it
             return kernel_id
 
@@ -358,6 +390,20 @@ class ExecutionWatcher:
             interrupted = content.get("ename") == "KeyboardInterrupt"
             pending.status = "interrupted" if interrupted else "error"
             pending.flags.append("interrupted" if interrupted else "errored")
+        elif kind == "comm_msg":
+            self._annotate(watch, pending, content)
+
+    def _annotate(self, watch: KernelWatch, pending: PendingExecution, content: dict[str, Any]) -> None:
+        """Apply what the kernel's %%carbon magic or run API attached to this execution."""
+        data = content.get("data")
+        try:
+            update = checked_update(data.get("carbon") if isinstance(data, dict) else None)
+        except ValueError as err:
+            self._log.warning("jupyterlab-carbon: kernel %s sent an annotation not kept: %s", watch.kernel_id, err)
+            return
+        if pending.notes is None:
+            pending.notes = RunNotes(msg_id=pending.msg_id)
+        pending.notes.merge(update)
 
     def _close_idle_missed(self, watch: KernelWatch, start: IOPubEvent) -> None:
         """A kernel runs one execution at a time per subshell: a new one began, so an earlier one
@@ -420,11 +466,7 @@ class ExecutionWatcher:
 
     def _read_edge(self, tree: ProcessTree, refresh: bool) -> Edge:
         """At a cell's start or end: read the meters now, and the CPU time of kernel and node."""
-        sample = self._sampler.sample_once()
-        if refresh:
-            tree.refresh()  # catch processes the cell started
-        pids, cpu = tree.cpu_s()
-        return Edge(pids, cpu, node_busy_cpu_s(), sample.wall)
+        return read_edge(self._sampler, tree, refresh)
 
     # -- recording ------------------------------------------------------------------------
 
@@ -462,6 +504,7 @@ class ExecutionWatcher:
             "notebook_path": session.path,
             "kernel_name": getattr(watch.manager, "kernel_name", None),
             "server": self._server,
+            "notes": pending.notes,
         }
 
     def _store_start(self, watch: KernelWatch, pending: PendingExecution) -> None:

@@ -1,4 +1,4 @@
-"""IPython side: ``%load_ext jupyterlab_carbon`` registers the ``%carbon`` magic.
+"""IPython side: ``%load_ext jupyterlab_carbon`` registers ``%carbon`` (line) and ``%%carbon`` (cell).
 
 Imports nothing of tornado or the Jupyter server: a kernel only needs the meters library.
 """
@@ -9,11 +9,15 @@ import html
 import shlex
 from typing import Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from .meters import Diagnosis, MeterConfig, MeterSet, Status, open_meters
+from ..meters import Diagnosis, MeterConfig, MeterSet, Status, open_meters
+from .cell import run_cell
+from .history import history, last_run
+from .options import USAGE as CELL_USAGE
+from .options import parse_options
 
-USAGE = "Usage: %carbon status"
+USAGE = "Usage: %carbon status | last | history [N]   (and %%carbon [options] on a cell: %%carbon --help)"
 
 
 class MeterStatus:
@@ -64,18 +68,29 @@ def _diagnosis_html(diagnosis: Diagnosis) -> str:
 
 @magics_class
 class CarbonMagics(Magics):
-    @line_magic
-    def carbon(self, line: str) -> Any:
-        """%carbon status: the meters this machine offers and the diagnosis for missing ones."""
+    @line_cell_magic
+    def carbon(self, line: str, cell: str | None = None) -> Any:
+        """%carbon status | last | history [N];  %%carbon [options] on a cell (see USAGE)."""
+        __tracebackhide__ = True
+        if cell is not None:
+            if line.strip() in ("-h", "--help"):
+                print(CELL_USAGE)
+                return None
+            return run_cell(self.shell, parse_options(line), cell)
         words = shlex.split(line)
-        if words[:1] != ["status"] or len(words) > 1:
-            print(USAGE)
-            return None
-        meters = open_meters(MeterConfig.from_environment())
-        try:
-            return MeterStatus(meters)
-        finally:
-            meters.close()
+        command, rest = (words[0], words[1:]) if words else ("", [])
+        if command == "status" and not rest:
+            meters = open_meters(MeterConfig.from_environment())
+            try:
+                return MeterStatus(meters)
+            finally:
+                meters.close()
+        if command == "last" and not rest:
+            return last_run()
+        if command == "history" and len(rest) <= 1 and all(word.isdigit() for word in rest):
+            return history(int(rest[0]) if rest else 10)
+        print(USAGE)
+        return None
 
 
 def register_magics(ipython: Any) -> None:

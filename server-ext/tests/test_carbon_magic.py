@@ -1,0 +1,172 @@
+"""``%%carbon`` and the run API in real kernels: without a server (in-kernel records) and watched by one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from jupyterlab_carbon.ledger import Ledger, RunQuery
+
+from .test_executions import KernelChannel, runs_for, start_kernel
+
+
+@pytest.fixture
+def lone_kernel(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """A kernel no server watches, with the modeled meters and its own ledger file."""
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    env = {
+        **os.environ,
+        "JUPYTERLAB_CARBON_POWERCAP_ROOT": str(tmp_path / "no-powercap"),
+        "JUPYTERLAB_CARBON_HWMON_ROOT": str(tmp_path / "no-hwmon"),
+        "JUPYTERLAB_CARBON_CPU_TDP_WATTS": "45",
+        "JUPYTERLAB_CARBON_LEDGER_URL": url,
+    }
+    env.pop("JUPYTERLAB_CARBON_WATCHED", None)
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        execute(client, "%load_ext jupyterlab_carbon")
+        yield client, url
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def execute(client: Any, code: str) -> dict[str, Any]:
+    """Run code; the reply's status and error name (a UsageError has no IOPub error), streams, result, comms."""
+    msg_id = client.execute(code)
+    out: dict[str, Any] = {"stdout": "", "stderr": "", "error": None, "result": None, "comms": []}
+    while True:
+        msg = client.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            out[content["name"]] += content["text"]
+        elif kind == "execute_result":
+            out["result"] = content["data"]["text/plain"]
+        elif kind == "comm_msg":
+            out["comms"].append(content)
+        elif kind == "status" and content["execution_state"] == "idle":
+            break
+    reply = client.get_shell_msg(timeout=10)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = client.get_shell_msg(timeout=10)
+    out["status"], out["error"] = reply["content"]["status"], reply["content"].get("ename")
+    return out
+
+
+def ledger_runs(url: str) -> list[Any]:
+    with Ledger(url) as ledger:
+        return ledger.search(RunQuery(), limit=100)[1]
+
+
+def test_cell_magic_records_experiment_tags_metrics_in_kernel(lone_kernel: tuple[Any, str]) -> None:
+    client, url = lone_kernel
+    out = execute(client, "%%carbon -e sweep -n 'lr 0.1' -t a -t b --metric acc --metric double=acc*2\nacc = 0.25\nsum(range(3_000_000))\n41 + 1")
+    assert out["status"] == "ok" and out["result"] == "42"  # the last expression is the cell's result
+    assert "jupyterlab-carbon: experiment 'sweep'" in out["stdout"]
+    [run] = ledger_runs(url)
+    assert (run.experiment, run.tags, run.metrics) == ("sweep", ["a", "b"], {"acc": 0.25, "double": 0.5})
+    assert run.source == "in-kernel" and "in-kernel" in run.flags and run.status == "ok"
+    assert run.extra["name"] == "lr 0.1" and run.methods == ["modeled"] and run.attributed_j > 0
+    assert run.code_preview == "acc = 0.25" and run.msg_id and run.execution_count is not None
+
+
+def test_body_exceptions_propagate_and_the_run_is_kept_flagged(lone_kernel: tuple[Any, str]) -> None:
+    client, url = lone_kernel
+    out = execute(client, "%%carbon -e failing --metric never\nx = 1\n1 / 0")
+    assert out["status"] == "error" and out["error"] == "ZeroDivisionError"
+    [run] = ledger_runs(url)
+    assert run.status == "error" and "errored" in run.flags and run.metrics == {}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--budget 5xx", "--budget unit 'xx' is not known"),
+        ("--budget=-3Wh", "is not a number and a unit"),
+        ("--budget 0Wh", "must be above zero"),
+        ("--metric 'a b'", "a metric name is a Python-like name"),
+        ("--metric acc=", "has no expression"),
+        ("--metric acc=1+", "is not a Python expression"),
+        ("--repeat 0", "--repeat must be 1 to"),
+        ("--per 0 inferences", "--per needs a count above zero"),
+        ("--on-budget explode", "invalid choice"),
+        ("-t ''", "A tag must be non-empty text"),
+        ("--frobnicate", "unrecognized arguments"),
+    ],
+)
+def test_bad_options_are_usage_errors_before_the_body(lone_kernel: tuple[Any, str], line: str, message: str) -> None:
+    client, url = lone_kernel
+    out = execute(client, f"%%carbon {line}\nran = True")
+    assert out["status"] == "error" and out["error"] == "UsageError", out
+    assert execute(client, "'ran' in dir()")["result"] == "False"
+    assert ledger_runs(url) == []
+    assert message in execute(client, f"try:\n    get_ipython().run_cell_magic('carbon', {line!r}, 'pass')\nexcept Exception as e:\n    print(e)")["stdout"]
+
+
+def test_repeat_per_unit_and_measure_sub_windows(lone_kernel: tuple[Any, str]) -> None:
+    client, url = lone_kernel
+    code = (
+        "%%carbon --repeat 3 --per 1000 samples\n"
+        "import jupyterlab_carbon\n"
+        "with jupyterlab_carbon.measure('inner') as m:\n    sum(range(20000))\n"
+        "jupyterlab_carbon.log_metric('loss', 0.5)"
+    )
+    out = execute(client, code)
+    assert out["status"] == "ok", out
+    assert "3 runs:" in out["stdout"] and "per unit of work (1000 samples a run)" in out["stdout"]
+    [run] = ledger_runs(url)
+    assert run.extra["repeat"]["count"] == 3 and run.extra["per"] == {"count": 1000.0, "unit": "samples"}
+    assert [w["name"] for w in run.extra["windows"]] == ["inner"] * 3
+    assert run.metrics == {"loss": 0.5}
+    # Microseconds of CPU: the share may round to nothing, the node's energy over the block may not.
+    assert execute(client, "m.duration_s > 0 and m.result.node_j > 0 and m.energy_j >= 0")["result"] == "True"
+
+
+def test_line_magic_last_and_history(lone_kernel: tuple[Any, str]) -> None:
+    client, _ = lone_kernel
+    assert "No finished run" in execute(client, "%carbon last")["result"]
+    execute(client, "%%carbon -e first\nx = 1")
+    last = execute(client, "%carbon last")["result"]
+    assert "experiment 'first'" in last and "x = 1" in last
+    assert "frobnicate" not in execute(client, "%carbon frobnicate")["stdout"]
+    assert "Usage: %carbon status | last | history" in execute(client, "%carbon frobnicate")["stdout"]
+
+
+def test_the_api_outside_a_cell_magic_still_annotates_nothing_breaks(lone_kernel: tuple[Any, str]) -> None:
+    client, _ = lone_kernel
+    out = execute(client, "import jupyterlab_carbon\njupyterlab_carbon.tag('x')\njupyterlab_carbon.set_experiment('e')")
+    assert out["status"] == "ok"
+    [first, second] = [c["data"]["carbon"] for c in out["comms"]]
+    assert first == {"tags": ["x"]} and second == {"experiment": "e"}
+    bad = execute(client, "import jupyterlab_carbon\njupyterlab_carbon.log_metric('acc', float('nan'))")
+    assert bad["error"] == "ValueError"
+
+
+async def test_watched_kernel_autoloads_and_annotates_the_servers_record(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    kernel_id = await start_kernel(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    try:
+        # No %load_ext: the server loaded the extension in the kernel it started.
+        msg_id, _, _ = await channel.run("%%carbon -e watched -t v2 --metric acc\nacc = 0.75")
+        [run] = await runs_for(jp_fetch, 1, msg_id=msg_id)
+        assert (run["experiment"], run["tags"], run["metrics"]) == ("watched", ["v2"], {"acc": 0.75})
+        assert run["source"] == "server" and run["status"] == "ok"
+        await asyncio.sleep(1.0)  # an in-kernel duplicate would have been written by now
+        everything = json.loads((await jp_fetch("carbon", "runs", params={"kernel_id": kernel_id})).body)["runs"]
+        assert [r["msg_id"] for r in everything] == [msg_id]
+        # A kernel annotation the ledger would refuse is dropped, the run still recorded.
+        msg_id, _, _ = await channel.run("from jupyterlab_carbon.kernel import channel\nchannel.publish({'tags': 'x' * 500})")
+        [run] = await runs_for(jp_fetch, 1, msg_id=msg_id)
+        assert run["tags"] == [] and run["status"] == "ok"
+    finally:
+        channel.ws.close()
+        await jp_fetch("api", "kernels", kernel_id, method="DELETE")
