@@ -37,13 +37,25 @@ class RunNotes:
             if key in update:
                 self.extra[key] = update[key]
 
-    def record_extra(self) -> dict[str, Any]:
-        """What a run record keeps in ``extra``: name, budget, per, repeat, FLOPs, sub-windows."""
+    def record_extra(self, attributed_j: float, duration_s: float) -> dict[str, Any]:
+        """What a run record keeps in ``extra``: name, budget, per, repeat, FLOPs, sub-windows.
+
+        Counted FLOPs gain the run's achieved FLOP/s and FLOPs per joule (the predictions'
+        calibration data), from the run's own energy and duration.
+        """
         extra = dict(self.extra)
         if self.name is not None:
             extra["name"] = self.name
         if self.windows:
             extra["windows"] = list(self.windows)
+        flops = extra.get("flops")
+        if isinstance(flops, dict) and isinstance(flops.get("count"), int | float) and flops["count"] > 0:
+            count = float(flops["count"])
+            extra["flops"] = {
+                **flops,
+                "per_s": count / duration_s if duration_s > 0 else None,
+                "per_j": count / attributed_j if attributed_j > 0 else None,
+            }
         return extra
 
 

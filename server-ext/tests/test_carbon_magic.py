@@ -170,3 +170,23 @@ async def test_watched_kernel_autoloads_and_annotates_the_servers_record(jp_fetc
     finally:
         channel.ws.close()
         await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+
+def test_flops_counted_with_pytorch_and_kept_with_rates(lone_kernel: tuple[Any, str]) -> None:
+    pytest.importorskip("torch")
+    client, url = lone_kernel
+    out = execute(client, "%%carbon --flops\nimport torch\na = torch.ones(64, 64)\nfor _ in range(200):\n    b = a @ a")
+    assert out["status"] == "ok", out
+    [run] = ledger_runs(url)
+    flops = run.extra["flops"]
+    assert flops["count"] == 200 * 2 * 64**3 and flops["counted_by"] == ["torch.utils.flop_counter"]
+    assert flops["per_s"] > 0 and (flops["per_j"] is None or flops["per_j"] > 0)
+
+
+def test_flops_without_a_library_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyterlab_carbon.kernel import flops
+
+    monkeypatch.setattr(flops, "available", lambda: False)
+    with flops.count_flops() as counted:
+        pass
+    assert counted.total == 0 and counted.note == flops.NO_LIBRARY and "pip install torch" in counted.note

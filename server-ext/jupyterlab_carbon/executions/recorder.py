@@ -259,7 +259,7 @@ class Recorder:
             host=self.host,
             execution_count=job.execution_count,
             impact=self.impact(measured.attributed_j) if self.impact is not None else None,
-            extra={**notes.record_extra(), "edge_delay_s": edge_delay_s},
+            extra={**notes.record_extra(measured.attributed_j, measured.duration_s), "edge_delay_s": edge_delay_s},
             trace=trace,
             **self._code_fields(job.code),
         )

@@ -13,11 +13,13 @@ import math
 import os
 import statistics
 import sys
+from contextlib import nullcontext
 from typing import Any
 
 from ..measurement import WindowMeasurement
 from ..units import duration_text, energy_text
 from . import api, channel
+from .flops import FlopCount, count_flops
 from .options import CellOptions
 
 
@@ -108,13 +110,16 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     whole = monitor.begin("cell") if monitor is not None and not server_records else None
     repetitions: list[WindowMeasurement] = []
     status = "ok"
+    flops = count_flops() if options.flops else nullcontext(None)
+    counted: FlopCount | None = None
     try:
         result = None
-        for index in range(options.repeat):
-            window = monitor.begin(f"repeat {index + 1}") if monitor is not None and options.repeat > 1 else None
-            result = _execute(shell, cell)
-            if window is not None and monitor is not None:
-                repetitions.append(monitor.end(window))
+        with flops as counted:
+            for index in range(options.repeat):
+                window = monitor.begin(f"repeat {index + 1}") if monitor is not None and options.repeat > 1 else None
+                result = _execute(shell, cell)
+                if window is not None and monitor is not None:
+                    repetitions.append(monitor.end(window))
         return result
     except KeyboardInterrupt:
         status = "interrupted"
@@ -124,6 +129,10 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
         raise
     finally:
         update: dict[str, Any] = {}
+        if counted is not None:
+            update["flops"] = counted.to_json()
+            if counted.note:
+                print(counted.note, file=sys.stderr)
         if status == "ok" and options.metrics:
             update["metrics"] = _metrics(shell, options)
         if repetitions:
@@ -152,6 +161,9 @@ def _summary(
             f"{spread['count']} runs: {energy_text(energy['mean'])} ± {energy_text(energy['sd'])}, "
             f"{duration_text(duration['mean'])} ± {duration_text(duration['sd'])} each"
         )
+    flops = api.current_notes().extra.get("flops")
+    if options.flops and flops and flops.get("count"):
+        parts.append(f"{flops['count']:.3g} FLOPs")
     if measured is not None:
         methods = ", ".join(measured.methods)
         parts.append(f"{energy_text(measured.attributed_j)} in {duration_text(measured.duration_s)} ({methods})")

@@ -49,7 +49,7 @@ def record_in_kernel(
         code_hash=hashlib.sha256(code.encode()).hexdigest(),
         code_preview=stripped.splitlines()[0][:PREVIEW_CHARS] if stripped else None,
         execution_count=execution_count,
-        extra=notes.record_extra(),
+        extra=notes.record_extra(measured.attributed_j, measured.duration_s),
         experiment=notes.experiment or notebook or f"kernel {kernel_id()}",
         tags=sorted(notes.tags),
         metrics=dict(notes.metrics),
