@@ -48,14 +48,19 @@ export function basename(path: string): string {
   return parts[parts.length - 1] || path;
 }
 
-/** A local date and time, short. */
-export function formatWhen(epochSeconds: number | null | undefined): string {
+/** A local date and time, as short as it can be: the time alone today, no year this year. */
+export function formatWhen(epochSeconds: number | null | undefined, now: Date = new Date()): string {
   if (epochSeconds === null || epochSeconds === undefined || !Number.isFinite(epochSeconds)) {
     return '–';
   }
-  return new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' }).format(
-    new Date(epochSeconds * 1000)
-  );
+  const date = new Date(epochSeconds * 1000);
+  const options: Intl.DateTimeFormatOptions =
+    date.toDateString() === now.toDateString()
+      ? { timeStyle: 'medium' }
+      : date.getFullYear() === now.getFullYear()
+        ? { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' }
+        : { dateStyle: 'short' };
+  return new Intl.DateTimeFormat(undefined, options).format(date);
 }
 
 /** The first non-empty line of the code. */
@@ -81,14 +86,14 @@ export const COLUMNS: readonly IColumn[] = [
     id: 'when',
     label: trans => trans.__('When'),
     sortKey: 'started_at',
-    width: 120,
+    width: 110,
     run: run => ({ text: formatWhen(run.started_at), title: new Date(run.started_at * 1000).toISOString() })
   },
   {
     id: 'notebook',
     label: trans => trans.__('Notebook'),
     sortKey: 'notebook_path',
-    width: 140,
+    width: 110,
     run: (run, { trans }) =>
       run.notebook_path
         ? { text: basename(run.notebook_path), title: run.notebook_path }
@@ -98,7 +103,7 @@ export const COLUMNS: readonly IColumn[] = [
     id: 'cell',
     label: trans => trans.__('Cell'),
     sortKey: 'execution_count',
-    width: 200,
+    width: 180,
     run: run => {
       const count = run.execution_count === null ? '[ ]' : `[${run.execution_count}]`;
       return { text: `${count} ${firstLine(run.code_preview)}`.trim(), title: run.code_preview ?? undefined };
@@ -108,20 +113,20 @@ export const COLUMNS: readonly IColumn[] = [
     id: 'experiment',
     label: trans => trans.__('Experiment'),
     sortKey: 'experiment',
-    width: 140,
+    width: 110,
     run: run => ({ text: experimentOf(run), title: experimentOf(run) })
   },
   {
     id: 'tags',
     label: trans => trans.__('Tags'),
-    width: 110,
+    width: 80,
     run: run => ({ text: (run.tags ?? []).join(', '), title: run.note ?? undefined })
   },
   {
     id: 'duration',
     label: trans => trans.__('Duration'),
     sortKey: 'duration_s',
-    width: 90,
+    width: 70,
     numeric: true,
     run: run => ({ text: formatDuration(run.duration_s) })
   },
@@ -129,7 +134,7 @@ export const COLUMNS: readonly IColumn[] = [
     id: 'energy',
     label: trans => trans.__('Energy'),
     sortKey: 'energy',
-    width: 90,
+    width: 80,
     numeric: true,
     run: (run, { energyUnit }) => ({ text: formatEnergy(run.attributed_j, energyUnit) })
   },
@@ -137,7 +142,7 @@ export const COLUMNS: readonly IColumn[] = [
     id: 'co2e',
     label: trans => trans.__('CO₂e'),
     sortKey: 'co2e',
-    width: 100,
+    width: 90,
     numeric: true,
     run: run => ({ text: formatCarbon(impactOf(run).gco2e) })
   },
@@ -145,20 +150,20 @@ export const COLUMNS: readonly IColumn[] = [
     id: 'cost',
     label: trans => trans.__('Cost'),
     sortKey: 'cost',
-    width: 80,
+    width: 70,
     numeric: true,
     run: run => ({ text: formatCost(impactOf(run).cost, impactOf(run).currency) })
   },
   {
     id: 'method',
     label: trans => trans.__('Method and flags'),
-    width: 150,
+    width: 140,
     run: (run, { trans }) => ({ text: methodText(run, trans), title: run.methods.join(', ') })
   },
   {
     id: 'metrics',
     label: trans => trans.__('Metrics'),
-    width: 150,
+    width: 120,
     run: run => ({ text: formatMetrics(run.metrics) })
   }
 ];
