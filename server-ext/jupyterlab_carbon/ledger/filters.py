@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from .query import RunQuery
 from .schema import RUN_GROUPS, RUN_TEXT, RUN_TEXT_FTS, RUNNING, RUNS, SECONDS_PER_DAY
 
-# FTS5's trigram index answers substrings of at least three characters; shorter ones scan.
+# The trigram indexes answer substrings of at least three characters; shorter ones scan.
 TRIGRAM = 3
 
 
@@ -37,7 +37,12 @@ def run_filters(query: RunQuery, dialect: str) -> list[ColumnElement[bool]]:
         clauses.append(c.started_at < query.until)
     if query.q:
         clauses.append(c.run_id.in_(_text_matches(query.q, dialect)))
-    clauses += [json_array_contains(c.tags, value, dialect) for value in query.tags]
+    for tag in query.tags:
+        if len(tag) >= TRIGRAM:
+            # Tags are in the search text: its index narrows the runs to check to those holding
+            # the tag's text, instead of reading every run's tags.
+            clauses.append(c.run_id.in_(_text_matches(tag, dialect)))
+        clauses.append(json_array_contains(c.tags, tag, dialect))
     clauses += [json_array_contains(c.flags, value, dialect) for value in query.flags]
     if query.method is not None:
         modeled = json_array_contains(c.methods, "modeled", dialect)

@@ -796,6 +796,6 @@ def _without_nul(value: Any) -> Any:
 
 def _to_record(row: Any) -> RunRecord:
     """A stored row back into the record it was written from."""
-    fields = {name: row[name] for name in _RECORD_FIELDS if name in row}
+    fields = dict(row)  # every query selects record fields only
     fields["channels"] = [ChannelEnergy(**channel) for channel in row["channels"]]
     return RunRecord(**fields)
