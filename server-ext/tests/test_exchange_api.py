@@ -144,8 +144,12 @@ async def test_export_of_the_runs_given_in_their_order(jp_fetch: Any, ledger: Le
 @pytest.mark.parametrize(
     ("body", "code", "message"),
     [
-        ({"run_ids": [rid(1), rid(4)]}, 404, f"No run with id {rid(4)}"),  # bob's: not shown to alice
-        ({"run_ids": [rid(1), rid(99)]}, 404, f"No run with id {rid(99)}"),
+        (
+            {"run_ids": [rid(1), rid(4)]},
+            404,
+            f"No such run (or not yours to see): {rid(4)}",
+        ),  # bob's: not shown to alice
+        ({"run_ids": [rid(1), rid(99)]}, 404, f"No such run (or not yours to see): {rid(99)}"),
         ({"format": "xlsx", "run_ids": [rid(1)]}, 400, "'format' must be one of csv, json"),
         ({"run_ids": []}, 400, "'run_ids' must be a list"),
         ({"format": "csv"}, 400, "lacks 'run_ids'"),
@@ -187,6 +191,15 @@ async def test_a_large_export_is_read_and_sent_a_page_at_a_time(
     assert pages == [(4, 0), (4, 4), (4, 8)]
     runs = json.loads((await export(jp_fetch, format="json", experiment="many")).body)
     assert [run["run_id"] for run in runs] == [record.run_id for record in many]
+    # Runs given by id are read a few at a time too, in the order given.
+    monkeypatch.setattr(exchange, "COMPARE_MAX", 5)
+    given = [record.run_id for record in reversed(many)]  # 5 + 5 + 1
+    for export_format in ("csv", "json"):
+        response = await export(jp_fetch, verb="POST", body={"format": export_format, "run_ids": given})
+        if export_format == "csv":
+            assert [row["ledger_run_id"] for row in csv_table(response)] == given
+        else:
+            assert [run["run_id"] for run in json.loads(response.body)] == given
 
 
 # -- import ----------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """Runs out as a download (CodeCarbon's emissions.csv columns, or JSON) and CodeCarbon files in as runs.
 
-An export streams: the ledger is read in pages and each page is sent before the next is read,
-so a ledger of a million runs never sits in memory. An import checks the whole file first and
-stores every run in one transaction, so a bad file imports nothing.
+An export streams: a worker thread reads a page of the ledger and writes it as text, which is
+sent before the next page is read, so a ledger of a million runs never sits in memory and the
+event loop never formats a row. An import checks the whole file first and stores every run in
+one transaction, so a bad file imports nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Sequence
 
 import tornado.web
 from tornado.iostream import StreamClosedError
@@ -23,7 +24,7 @@ FORMATS = ("csv", "json")
 FILENAMES = {"csv": "emissions.csv", "json": "runs.json"}
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json; charset=utf-8"}
 EXPORT_PAGE = 5000  # runs read and sent at a time
-RUN_LOOKUP_CHUNK = 500  # run ids looked up per worker-thread call
+COMPARE_MAX = 50  # runs the ledger reads by id in one statement (Ledger.compare)
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
@@ -34,10 +35,9 @@ class ExportHandler(LedgerHandler):
     async def get(self) -> None:
         export_format = self.choice_argument("format", FORMATS, "csv") or "csv"
         query = check.run_query(self)
-        pages = self._search_pages(query)
         # The first page is read before anything is sent, so that a refusal is still a JSON 400.
-        first: list[RunRecord] = await anext(pages, [])
-        await self._send(export_format, _chain(first, pages))
+        first = await self.ask(self._search_page, query, export_format, 0)
+        await self._send(export_format, self._search_pages(query, export_format, first))
 
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -46,56 +46,61 @@ class ExportHandler(LedgerHandler):
         if export_format not in FORMATS:
             raise check.bad(f"'format' must be one of {', '.join(FORMATS)}, got {str(export_format)[:40]!r}")
         run_ids = check.run_ids(body["run_ids"])
-        records = await self._runs(run_ids)
-        await self._send(export_format, _pages_of(records))
+        try:
+            records = await self.in_thread(self._runs, run_ids)
+        except ValueError as err:  # the ids are well formed: some are not runs this server shows
+            raise tornado.web.HTTPError(404, f"{str(err).rstrip('.')}; nothing was exported") from None
+        await self._send(export_format, self._given_pages(records, export_format))
 
-    async def _search_pages(self, query: RunQuery) -> AsyncIterator[list[RunRecord]]:
+    def _search_page(self, query: RunQuery, export_format: str, offset: int) -> tuple[int, str]:
+        """In a worker thread: how many runs the page at ``offset`` holds, and its text."""
         # Oldest first, as CodeCarbon appends: a run recorded during the export lands after
         # the pages already sent instead of shifting them.
+        _, page = self.ledger.search(query, sort="started_at", order="asc", limit=EXPORT_PAGE, offset=offset)
+        return len(page), _page_text(export_format, page, first=offset == 0)
+
+    async def _search_pages(self, query: RunQuery, export_format: str, first: tuple[int, str]) -> AsyncIterator[str]:
+        count, text = first
         offset = 0
         while True:
-            _, page = await self.ask(
-                self.ledger.search, query, sort="started_at", order="asc", limit=EXPORT_PAGE, offset=offset
-            )
-            if page:
-                yield page
-            if len(page) < EXPORT_PAGE:
+            yield text
+            offset += count
+            if count < EXPORT_PAGE:
                 return
-            offset += len(page)
+            count, text = await self.ask(self._search_page, query, export_format, offset)
 
-    async def _runs(self, run_ids: list[str]) -> list[RunRecord]:
-        """The runs with these ids in the order given, or a 404 naming those this server does not show."""
-        found: dict[str, RunRecord] = {}
-        for start in range(0, len(run_ids), RUN_LOOKUP_CHUNK):
-            chunk = run_ids[start : start + RUN_LOOKUP_CHUNK]
-            found.update(await self.ask(self._lookup, chunk))
-        missing = [run_id for run_id in run_ids if run_id not in found]
-        if missing:
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            raise tornado.web.HTTPError(404, f"No run with id {shown}; nothing was exported")
-        return [found[run_id] for run_id in run_ids]
-
-    def _lookup(self, run_ids: list[str]) -> dict[str, RunRecord]:
+    def _runs(self, run_ids: list[str]) -> list[RunRecord]:
+        """In a worker thread: the runs with these ids in the order given; ValueError naming any not shown."""
         visible = self.visible_users
-        records = (self.ledger.run(run_id, visible_users=visible) for run_id in run_ids)
-        return {record.run_id: record for record in records if record is not None}
+        records: list[RunRecord] = []
+        for start in range(0, len(run_ids), COMPARE_MAX):
+            chunk = run_ids[start : start + COMPARE_MAX]
+            if len(chunk) > 1:
+                records += self.ledger.compare(chunk, visible)
+            elif (record := self.ledger.run(chunk[0], visible_users=visible)) is not None:
+                records.append(record)
+            else:
+                raise ValueError(f"No such run (or not yours to see): {chunk[0]}")
+        return records
 
-    async def _send(self, export_format: str, pages: AsyncIterator[list[RunRecord]]) -> None:
+    async def _given_pages(self, records: list[RunRecord], export_format: str) -> AsyncIterator[str]:
+        for start in range(0, len(records), EXPORT_PAGE):
+            page = records[start : start + EXPORT_PAGE]
+            yield await self.in_thread(_page_text, export_format, page, start == 0)
+
+    async def _send(self, export_format: str, pages: AsyncIterator[str]) -> None:
         content_type = CONTENT_TYPES[export_format]
         self.set_header("Content-Type", content_type)
         self.set_header("Content-Disposition", f'attachment; filename="{FILENAMES[export_format]}"')
         self.set_header("Cache-Control", "no-store")  # notebook paths and code: not for shared caches
-        csv_format = export_format == "csv"
-        self.write(csv_header() if csv_format else "[")
-        first = True
+        self.write(csv_header() if export_format == "csv" else "[")
         try:
-            async for page in pages:
-                self.write(csv_rows(page) if csv_format else _json_items(page, first))
-                first = False
+            async for text in pages:
+                self.write(text)
                 await self.flush()  # sent before the next page is read
         except StreamClosedError:
             return  # the client went away; nothing left to send it
-        if not csv_format:
+        if export_format == "json":
             self.write("\n]\n")
         self.finish(set_content_type=content_type)
 
@@ -130,19 +135,10 @@ class ImportHandler(LedgerHandler):
         )
 
 
-async def _chain(first: list[RunRecord], rest: AsyncIterator[list[RunRecord]]) -> AsyncIterator[list[RunRecord]]:
-    if first:
-        yield first
-    async for page in rest:
-        yield page
-
-
-async def _pages_of(records: list[RunRecord]) -> AsyncIterator[list[RunRecord]]:
-    for start in range(0, len(records), EXPORT_PAGE):
-        yield records[start : start + EXPORT_PAGE]
-
-
-def _json_items(records: Iterable[RunRecord], first: bool) -> str:
-    """``records`` as items of the JSON array being sent (without power traces, as in lists)."""
-    items = [json_text(record.to_json()) for record in records]
-    return ("\n" if first else ",\n") + ",\n".join(items)
+def _page_text(export_format: str, records: Sequence[RunRecord], first: bool) -> str:
+    """A page of the export: CSV lines, or items of the JSON array being sent (runs without traces)."""
+    if export_format == "csv":
+        return csv_rows(records)
+    if not records:
+        return ""
+    return ("\n" if first else ",\n") + ",\n".join(json_text(record.to_json()) for record in records)

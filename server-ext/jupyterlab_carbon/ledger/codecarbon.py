@@ -207,8 +207,7 @@ def _place_cells(intensity: dict[str, Any]) -> dict[str, str]:
     if not zone or zone == "WORLD":
         return cells
     country = str(zone)[:2]  # zones are ISO 3166 codes: a country or one of its subdivisions
-    known = grid_zones().get(country)
-    cells["country_name"] = known.name if known else ""
+    cells["country_name"] = _country_names().get(country, "")
     cells["country_iso_code"] = _alpha3().get(country, "")
     if zone != country:
         cells["region"] = str(intensity.get("zone_name") or zone)
@@ -241,6 +240,11 @@ def _ledger_cells(record: RunRecord) -> dict[str, str]:
         "source": record.source,
         "jupyterlab_carbon_version": __version__,
     }
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    return {code: zone.name for code, zone in grid_zones().items()}
 
 
 @cache
