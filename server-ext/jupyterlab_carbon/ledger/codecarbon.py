@@ -106,7 +106,8 @@ EXPORT_COLUMNS: Final = CODECARBON_COLUMNS + LEDGER_COLUMNS
 
 # An import needs these; every CodeCarbon version since 2.0 writes them.
 REQUIRED_COLUMNS: Final = ("timestamp", "duration", "emissions", "energy_consumed")
-MAX_IMPORT_ROWS: Final = 20000  # one transaction, one statement per part: kept well below SQL parameter limits
+# Stored in one transaction, which looks their ids up in one IN (...): well below SQLite's 32,766 parameters.
+MAX_IMPORT_ROWS: Final = 20000
 # Epoch seconds; 1e11 is the year 5138, far past any run.
 MAX_EPOCH_S: Final = 1e11
 IMPORTED: Final = "imported"
@@ -278,8 +279,8 @@ def _number(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else ""
 
 
-def _optional_number(value: Any) -> str:
-    return "" if value is None else _number(float(value))
+def _optional_number(value: float | None) -> str:
+    return "" if value is None else _number(value)
 
 
 def _json(value: Any) -> str:
