@@ -190,3 +190,28 @@ def test_flops_without_a_library_says_so(monkeypatch: pytest.MonkeyPatch) -> Non
     with flops.count_flops() as counted:
         pass
     assert counted.total == 0 and counted.note == flops.NO_LIBRARY and "pip install torch" in counted.note
+
+
+BUSY = "import time\nend = time.perf_counter() + {seconds}\nwhile time.perf_counter() < end:\n    pass"
+
+
+async def test_stop_budget_interrupts_within_a_second_of_crossing(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    kernel_id = await start_kernel(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    try:
+        msg_id, busy, idle = await channel.run("%%carbon --budget 5J --on-budget stop\n" + BUSY.format(seconds=60))
+        assert idle - busy < 30, "the budget did not stop the cell"
+        [run] = await runs_for(jp_fetch, 1, msg_id=msg_id)
+        assert run["status"] == "interrupted" and "budget-exceeded" in run["flags"]
+        budget = run["extra"]["budget"]
+        assert budget["kind"] == "energy" and budget["limit"] == 5.0 and budget["spent"] >= 5.0
+        assert run["ended_at"] - budget["exceeded_at"] < 1.0
+        assert run["attributed_j"] >= 5.0
+        # warn: the cell runs to its end, flagged
+        msg_id, _, _ = await channel.run("%%carbon --budget 1J\n" + BUSY.format(seconds=1.5))
+        [run] = await runs_for(jp_fetch, 1, msg_id=msg_id)
+        assert run["status"] == "ok" and "budget-exceeded" in run["flags"]
+        assert run["extra"]["budget"]["spent"] >= 1.0 and run["duration_s"] >= 1.5
+    finally:
+        channel.ws.close()
+        await jp_fetch("api", "kernels", kernel_id, method="DELETE")

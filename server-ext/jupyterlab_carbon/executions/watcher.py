@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
+from jupyter_core.utils import ensure_async
 
 from ..kernel.channel import WATCHED_ENV
 from ..measurement import Edge, read_edge
@@ -35,6 +36,8 @@ from ..process_tree import ProcessTree
 from ..records import RunRecord
 from ..run_notes import RunNotes, checked_update
 from ..sampler import Sampler
+from .budget import FLAG as BUDGET_FLAG
+from .budget import Budget, BudgetCheck, BudgetGuard
 from .iopub import IOPubEvent, IOPubSubscription, ProcessExitWatch, timestamp
 from .recorder import Finished, Recorder, RunLedger
 
@@ -61,6 +64,7 @@ class PendingExecution:
     subshell: str | None = None
     last_seen: float = 0.0  # the kernel's timestamp on the latest message of the execution
     notes: RunNotes | None = None  # what %%carbon or the run API attached (IOPub annotations)
+    budget_task: asyncio.Task[None] | None = None  # checks a %%carbon --budget while it runs
 
 
 @dataclass
@@ -122,6 +126,7 @@ class KernelWatch:
 
 RunListener = Callable[[RunRecord], Awaitable[None] | None]
 StartListener = Callable[[str, str, float], None]
+BudgetListener = Callable[[str, str, dict[str, Any]], None]
 
 
 class ExecutionWatcher:
@@ -166,6 +171,8 @@ class ExecutionWatcher:
         self._loop: asyncio.AbstractEventLoop | None = None  # the server's, from start()
         self._edges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyterlab-carbon-edges")
         self._recorder = Recorder(sampler, ledger, log, impact, self._host, store_code_preview, self._announce, user)
+        self._budgets = BudgetGuard(sampler, self._edges, impact, self._interrupt, log)
+        self._budget_listeners: list[BudgetListener] = []
 
     def _launch_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """A kernel start's arguments, with the environment that tells the kernel it is watched
@@ -192,6 +199,10 @@ class ExecutionWatcher:
 
     def add_run_listener(self, listener: RunListener) -> None:
         self._run_listeners.append(listener)
+
+    def add_budget_listener(self, listener: BudgetListener) -> None:
+        """``listener(kernel_id, msg_id, budget)`` when a running execution crosses its %%carbon budget."""
+        self._budget_listeners.append(listener)
 
     def add_start_listener(self, listener: StartListener) -> None:
         """``listener(kernel_id, msg_id, started_at)`` when an execution begins (for live badges)."""
@@ -404,6 +415,33 @@ class ExecutionWatcher:
         if pending.notes is None:
             pending.notes = RunNotes(msg_id=pending.msg_id)
         pending.notes.merge(update)
+        if "budget" in update and pending.budget_task is None:
+            self._guard_budget(watch, pending, update["budget"])
+
+    def _guard_budget(self, watch: KernelWatch, pending: PendingExecution, data: dict[str, Any]) -> None:
+        try:
+            budget = Budget.from_annotation(data)
+        except ValueError as err:
+            self._log.warning("jupyterlab-carbon: kernel %s sent a budget not checked: %s", watch.kernel_id, err)
+            return
+        check = BudgetCheck(watch.kernel_id, pending.msg_id, pending.started_at, pending.start, watch.tree, budget)
+
+        def exceeded(info: dict[str, Any]) -> None:
+            if BUDGET_FLAG not in pending.flags:
+                pending.flags.append(BUDGET_FLAG)
+            notes = pending.notes or RunNotes(msg_id=pending.msg_id)
+            notes.merge({"budget": {**notes.extra.get("budget", {}), **info}})
+            pending.notes = notes
+            for listener in self._budget_listeners:
+                listener(watch.kernel_id, pending.msg_id, notes.extra["budget"])
+
+        pending.budget_task = self._budgets.start(check, exceeded)
+
+    async def _interrupt(self, kernel_id: str) -> None:
+        try:
+            await ensure_async(self._kernels.interrupt_kernel(kernel_id))
+        except Exception as err:  # the kernel went away meanwhile
+            self._log.warning("jupyterlab-carbon: could not interrupt kernel %s over its budget: %s", kernel_id, err)
 
     def _close_idle_missed(self, watch: KernelWatch, start: IOPubEvent) -> None:
         """A kernel runs one execution at a time per subshell: a new one began, so an earlier one
@@ -522,6 +560,8 @@ class ExecutionWatcher:
         self._after_session(watch, store)
 
     def _finish(self, watch: KernelWatch, pending: PendingExecution, ended_at: float) -> None:
+        if pending.budget_task is not None:
+            pending.budget_task.cancel()
         end = self._edge(watch.tree, True)
         watch.last_edge = end
         self._recorder.expect()

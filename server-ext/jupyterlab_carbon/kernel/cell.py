@@ -106,8 +106,10 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     __tracebackhide__ = True
     api.annotate(_start_update(options))
     server_records = watched()
-    monitor = api.monitor() if options.repeat > 1 or not server_records else None
-    whole = monitor.begin("cell") if monitor is not None and not server_records else None
+    # In the kernel: the whole body without a server, each repetition, and a budget's account.
+    whole_needed = not server_records or options.budget is not None
+    monitor = api.monitor() if options.repeat > 1 or whole_needed else None
+    whole = monitor.begin("cell") if monitor is not None and whole_needed else None
     repetitions: list[WindowMeasurement] = []
     status = "ok"
     flops = count_flops() if options.flops else nullcontext(None)
@@ -140,12 +142,20 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
         if update:
             api.annotate(update)
         measured = monitor.end(whole) if whole is not None and monitor is not None else None
-        if measured is not None:
+        if measured is not None and not server_records:
             from .in_kernel import record_in_kernel
 
             record_in_kernel(cell, measured, status, api.current_notes(), shell.execution_count)
+        if status == "interrupted" and options.budget is not None and options.on_budget == "stop":
+            spent = energy_text(measured.attributed_j) if measured is not None else "an unknown amount"
+            print(
+                f"%%carbon: interrupted; its budget was {options.budget.text} (--on-budget stop), and the cell "
+                f"spent {spent} by this kernel's own measurement (the server's record says budget-exceeded when "
+                "the budget stopped it).",
+                file=sys.stderr,
+            )
         if not options.quiet and status == "ok":
-            print(_summary(options, measured, repetitions, server_records))
+            print(_summary(options, measured if not server_records else None, repetitions, server_records))
 
 
 def _summary(
