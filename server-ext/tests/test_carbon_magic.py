@@ -215,3 +215,15 @@ async def test_stop_budget_interrupts_within_a_second_of_crossing(jp_fetch: Any,
     finally:
         channel.ws.close()
         await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+
+def test_energy_budget_checked_in_the_kernel_without_a_server(lone_kernel: tuple[Any, str]) -> None:
+    client, url = lone_kernel
+    out = execute(client, "%%carbon --budget 0.5J --on-budget stop\n" + BUSY.format(seconds=60))
+    assert out["status"] == "error" and out["error"] == "KeyboardInterrupt"
+    assert "its budget was 0.5J" in out["stderr"]
+    [run] = ledger_runs(url)
+    assert run.status == "interrupted" and "budget-exceeded" in run.flags and run.duration_s < 30
+    assert run.ended_at - run.extra["budget"]["exceeded_at"] < 1.0
+    out = execute(client, "%%carbon --budget 1g\nx = 1")
+    assert "is not checked: without the Jupyter server extension" in out["stderr"] and out["status"] == "ok"

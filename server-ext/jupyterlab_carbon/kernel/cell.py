@@ -8,19 +8,24 @@ itself, labelled ``in-kernel``.
 
 from __future__ import annotations
 
+import _thread
 import ast
 import math
 import os
 import statistics
 import sys
+import threading
+import time
 from contextlib import nullcontext
 from typing import Any
 
-from ..measurement import WindowMeasurement
+from ..measurement import Monitor, Window, WindowMeasurement
 from ..units import duration_text, energy_text
 from . import api, channel
 from .flops import FlopCount, count_flops
-from .options import CellOptions
+from .options import Budget, CellOptions
+
+CHECK_EVERY_S = 0.25
 
 
 def watched() -> bool:
@@ -101,6 +106,33 @@ def _spread(windows: list[WindowMeasurement]) -> dict[str, Any]:
     }
 
 
+class _KernelBudget:
+    """Without a server, the kernel checks an energy budget itself (a thread, every CHECK_EVERY_S)."""
+
+    def __init__(self, monitor: Monitor, window: Window, budget: Budget, stop: bool) -> None:
+        self._monitor, self._window, self._budget, self._stop = monitor, window, budget, stop
+        self._done = threading.Event()
+        self.exceeded: dict[str, Any] | None = None
+        threading.Thread(target=self._run, name="jupyterlab-carbon-budget", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._done.wait(CHECK_EVERY_S):
+            spent = self._monitor.end(self._window).attributed_j
+            if spent >= self._budget.limit:
+                self.exceeded = {
+                    "exceeded_at": time.time(),
+                    "spent": spent,
+                    "limit": self._budget.limit,
+                    "kind": "energy",
+                }
+                if self._stop:
+                    _thread.interrupt_main()
+                return
+
+    def close(self) -> None:
+        self._done.set()
+
+
 def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     """Run the body (``--repeat`` times), then record what the options ask; exceptions propagate."""
     __tracebackhide__ = True
@@ -110,6 +142,16 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     whole_needed = not server_records or options.budget is not None
     monitor = api.monitor() if options.repeat > 1 or whole_needed else None
     whole = monitor.begin("cell") if monitor is not None and whole_needed else None
+    guard = None
+    if options.budget is not None and not server_records and monitor is not None and whole is not None:
+        if options.budget.kind == "energy":
+            guard = _KernelBudget(monitor, whole, options.budget, options.on_budget == "stop")
+        else:
+            print(
+                f"%%carbon: the budget {options.budget.text} is not checked: without the Jupyter server extension "
+                "the kernel knows no carbon intensity or price; an energy budget (J, Wh, kWh) is checked here.",
+                file=sys.stderr,
+            )
     repetitions: list[WindowMeasurement] = []
     status = "ok"
     flops = count_flops() if options.flops else nullcontext(None)
@@ -131,6 +173,10 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
         raise
     finally:
         update: dict[str, Any] = {}
+        if guard is not None:
+            guard.close()
+            if guard.exceeded is not None and options.budget is not None:
+                update["budget"] = {**options.budget.to_json(), "on_budget": options.on_budget, **guard.exceeded}
         if counted is not None:
             update["flops"] = counted.to_json()
             if counted.note:

@@ -25,6 +25,8 @@ def record_in_kernel(
     request = channel.current_request() or {}
     stripped = code.strip()
     flags = set(measured.flags) | {SOURCE}
+    if "exceeded_at" in notes.extra.get("budget", {}):
+        flags.add("budget-exceeded")
     if status == "error":
         flags.add("errored")
     elif status == "interrupted":
