@@ -8,6 +8,10 @@ Several processes may write one SQLite file at once (two Jupyter servers, headle
 every connection uses WAL (readers never block the writer), ``synchronous=FULL`` (a committed
 run survives a crash or power loss) and a busy timeout (a writer waits for another instead of
 failing). Nothing here imports tornado or the Jupyter server: the headless runner uses it too.
+
+The tables and their upgrades are in ``schema.py``; a ``RunQuery`` becomes SQL in
+``filters.py``; counts and group totals come from per-bucket sums kept by ``totals.py`` in the
+transaction of every write; ``annotations.py`` checks what users write.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ from .schema import (
 
 MAX_LIMIT = 10000
 SQLITE_BUSY_TIMEOUT_MS = 10000
+SQLITE_CACHE_KIB = 65536  # per pooled connection
 
 # An execution option read by the SQLite "begin" hook: writes take the write lock up front
 # (BEGIN IMMEDIATE) so that the busy timeout decides how long they wait, where a deferred
@@ -210,7 +215,7 @@ class Ledger:
 
     # -- writing --------------------------------------------------------------------------
 
-    def _write(self) -> Any:
+    def _write(self) -> _WriteTransaction:
         """A write transaction; on PostgreSQL it first waits for the other writers' turn."""
         return _WriteTransaction(self._writer)
 
@@ -607,6 +612,9 @@ def _create_engine(url: URL) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous = FULL")
+            # SQLite's default page cache is 2 MiB: a ledger of a million runs is over a GiB, and
+            # a page of runs or a search reads pages all over it.
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         finally:
             cursor.close()
 
