@@ -55,6 +55,7 @@ export class LedgerGrid extends Widget {
     _model.changed.connect(this._onModelChanged, this);
     _model.selectionChanged.connect(this._schedule, this);
     _model.inserted.connect(this._onInserted, this);
+    _model.reset.connect(this._onReset, this);
   }
 
   /** Enter, or a click without modifier keys, on a row. */
@@ -89,6 +90,13 @@ export class LedgerGrid extends Widget {
     if (this._active >= this._model.rowCount) {
       this._active = this._model.rowCount - 1;
     }
+    this._schedule();
+  }
+
+  /** A new list: back to its top, no row active. */
+  private _onReset(): void {
+    this._active = -1;
+    this.node.scrollTop = 0;
     this._schedule();
   }
 

@@ -41,6 +41,12 @@ export interface IOpenGroup {
 /** How a click or key press changes the selection. */
 export type SelectMode = 'replace' | 'toggle' | 'range';
 
+/**
+ * What became of a live run: added on top, the list is stale (the run sorts elsewhere, or into a
+ * group: fetch again), or the filters exclude it.
+ */
+export type LiveResult = 'added' | 'stale' | 'excluded';
+
 /** The list newest first. */
 export const DEFAULT_SORT: ISort = { key: 'started_at', order: 'desc' };
 
@@ -82,6 +88,11 @@ export class LedgerListModel implements IDisposable {
   /** The selection changed. */
   get selectionChanged(): ISignal<this, void> {
     return this._selectionChanged;
+  }
+
+  /** The list starts again from its first row (new filters, sort or grouping). */
+  get reset(): ISignal<this, void> {
+    return this._reset;
   }
 
   /** Live runs were added above every loaded row (the view keeps its scroll position with it). */
@@ -225,6 +236,7 @@ export class LedgerListModel implements IDisposable {
     this._liveIds = [];
     this._clearSelection();
     this._fetchTop();
+    this._reset.emit();
     this._changed.emit();
   }
 
@@ -262,19 +274,18 @@ export class LedgerListModel implements IDisposable {
   }
 
   /**
-   * A run recorded now: add it on top when the list is newest first and it matches, else fetch
-   * the rows in view again (the run may sort anywhere). Returns whether it was added on top.
+   * A run recorded now: added on top when the list is newest first and it matches. Otherwise the
+   * caller refreshes when told the list is stale (debounced: runs may arrive in bursts).
    */
-  insertLive(run: IRun): boolean {
+  insertLive(run: IRun): LiveResult {
     if (!runMatches(run, this.effectiveFilters)) {
-      return false;
+      return 'excluded';
     }
     if (this.showsGroups || this._sort.key !== 'started_at' || this._sort.order !== 'desc') {
-      this.refresh();
-      return false;
+      return 'stale';
     }
     if (this._rows.some(row => row?.run_id === run.run_id)) {
-      return false;
+      return 'excluded'; // listed already
     }
     this._rows.unshift(run);
     this._staleRows?.unshift(run);
@@ -288,7 +299,7 @@ export class LedgerListModel implements IDisposable {
     }
     this._inserted.emit(1);
     this._changed.emit();
-    return true;
+    return 'added';
   }
 
   /** The ids of the selected runs or groups. */
@@ -528,6 +539,7 @@ export class LedgerListModel implements IDisposable {
   private _changed = new Signal<this, void>(this);
   private _selectionChanged = new Signal<this, void>(this);
   private _inserted = new Signal<this, number>(this);
+  private _reset = new Signal<this, void>(this);
 }
 
 /** Totals with one more run (a live one) counted. */

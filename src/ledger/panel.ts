@@ -130,7 +130,9 @@ export class LedgerPanel extends Widget {
 
   private _onEvent(_: ICarbonClient, event: AnyCarbonEvent): void {
     if (event.type === 'run') {
-      this._options.model.insertLive(event.run);
+      if (this._options.model.insertLive(event.run) === 'stale') {
+        this._scheduleRefresh();
+      }
     } else if (event.type === 'runs-changed') {
       this._scheduleRefresh();
     }

@@ -193,13 +193,22 @@ test.describe('run ledger sidebar', () => {
     await expect(rows).toHaveCount(3);
   });
 
-  test('the meters dialog links to the ledger', async ({ page }) => {
+  test('the meters dialog links to the ledger; a run whose notebook is gone says so', async ({ page, tmpPath }) => {
     const item = page.locator('.jp-carbon-StatusItem');
     await expect(item.locator('.jp-carbon-StatusItem-text')).toHaveText(/\d/, { timeout: 30000 });
     await item.click();
     await page.locator('.jp-Dialog').getByRole('button', { name: 'Open Run Ledger' }).click();
     await expect(page.locator(SIDEBAR)).toBeVisible();
     await expect(page.locator(`${SIDEBAR} .jp-carbon-Ledger-search`)).toBeFocused();
+
+    const sidebar = await openForThisNotebook(page);
+    const rows = page.locator(ROWS);
+    await expect(rows).toHaveCount(3, { timeout: 30000 });
+    await page.contents.deleteFile(`${tmpPath}/${NOTEBOOK}`);
+    await sidebar.locator('[role="grid"]').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await expect(page.locator('.Toastify')).toContainText('no longer exists', { timeout: 15000 });
   });
 
   test('dark theme', async ({ page }) => {

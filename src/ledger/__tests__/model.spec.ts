@@ -134,7 +134,7 @@ describe('LedgerListModel', () => {
     model.inserted.connect((_, count) => (inserted += count));
 
     const live = run('live', 3000);
-    expect(model.insertLive(live)).toBe(true);
+    expect(model.insertLive(live)).toBe('added');
     await source.flush();
 
     expect(inserted).toBe(1);
@@ -145,7 +145,7 @@ describe('LedgerListModel', () => {
     expect(model.run(151)?.run_id).toBe('r150');
     expect([...model.selection]).toEqual(['r3', 'r5']);
     expect(model.isSelected(4)).toBe(true);
-    expect(model.insertLive(live)).toBe(false); // the same run twice is one row
+    expect(model.insertLive(live)).toBe('excluded'); // the same run twice is one row
   });
 
   it('does not shift a page the server answered with the live run already counted', async () => {
@@ -174,19 +174,31 @@ describe('LedgerListModel', () => {
     expect([0, 1, 2, 3].map(i => model.run(i)?.run_id)).toEqual(['live', 'r0', 'r1', 'r2']);
   });
 
-  it('does not put on top a live run the filters exclude, or when sorted otherwise', async () => {
+  it('does not put on top a live run the filters exclude, and says the list is stale when sorted otherwise', async () => {
     const source = new FakeSource(ledger(5));
     const model = new LedgerListModel(source);
     model.setFilters({ experiment: 'other' });
     await source.flush();
-    expect(model.insertLive(run('live', 3000))).toBe(false);
+    expect(model.insertLive(run('live', 3000))).toBe('excluded');
 
     model.setFilters({});
     model.toggleSort('energy');
     await source.flush();
-    const before = source.queries.length;
-    expect(model.insertLive(run('live', 3000))).toBe(false);
-    expect(source.queries.length).toBe(before + 1); // fetched again instead
+    expect(model.insertLive(run('live', 3000))).toBe('stale');
+    model.setGrouping('day');
+    expect(model.insertLive(run('live2', 3001))).toBe('stale');
+    expect(model.rowCount).toBe(0); // nothing added
+  });
+
+  it('says when the list starts again from the top', async () => {
+    const source = new FakeSource(ledger(5));
+    const model = new LedgerListModel(source);
+    let resets = 0;
+    model.reset.connect(() => resets++);
+    model.reload();
+    model.toggleSort('cost');
+    model.refresh(); // in place: not a reset
+    expect(resets).toBe(2);
   });
 
   it('refreshes in place: previous rows stay until the new ones arrive, selection kept', async () => {
