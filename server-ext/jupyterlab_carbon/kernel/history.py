@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from ..units import carbon_text, duration_text, energy_text
 LEDGER_URL_ENV = "JUPYTERLAB_CARBON_LEDGER_URL"
 
 
-def open_ledger() -> Any:
+@functools.cache
+def ledger() -> Any:
+    """This kernel's ledger, opened once (opening checks the schema: not a cost to pay per cell)."""
     from ..ledger import Ledger
 
     return Ledger(os.environ.get(LEDGER_URL_ENV) or None)
@@ -97,8 +100,7 @@ def history(count: int = 10) -> History:
     """This kernel's latest ``count`` finished runs, newest first."""
     from ..ledger import RunQuery
 
-    with open_ledger() as ledger:
-        _, runs = ledger.search(RunQuery(kernel_id=kernel_id()), limit=max(1, min(count, 1000)))
+    _, runs = ledger().search(RunQuery(kernel_id=kernel_id()), limit=max(1, min(count, 1000)))
     return History([RunSummary(record) for record in runs])
 
 

@@ -12,7 +12,7 @@ from ..measurement import WindowMeasurement
 from ..records import RunRecord
 from ..run_notes import RunNotes
 from . import channel
-from .history import kernel_id, open_ledger
+from .history import kernel_id, ledger
 
 SOURCE = "in-kernel"
 PREVIEW_CHARS = 120
@@ -58,5 +58,4 @@ def record_in_kernel(
         user=os.environ.get("JUPYTERHUB_USER") or getpass.getuser(),
         source=SOURCE,
     )
-    with open_ledger() as ledger:
-        ledger.write_batch([], [record])
+    ledger().write_batch([], [record])

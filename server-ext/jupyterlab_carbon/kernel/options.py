@@ -7,6 +7,7 @@ budget never costs a training run.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import re
 import shlex
@@ -110,6 +111,7 @@ def _metric(spec: str) -> tuple[str, str]:
     return name, expression
 
 
+@functools.cache
 def _parser() -> _Parser:
     parser = _Parser(prog="%%carbon", add_help=False, usage=USAGE)
     parser.add_argument("-e", "--experiment")
