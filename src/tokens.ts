@@ -112,7 +112,7 @@ export interface IRun {
 }
 
 /** Where a run comes from. */
-export type RunSource = 'server' | 'headless' | 'imported';
+export type RunSource = 'server' | 'in-kernel' | 'headless' | 'imported';
 
 /** Power over a run: t in seconds since started_at, w in watts attributed to the kernel. */
 export interface IPowerTrace {
@@ -210,7 +210,8 @@ export interface IAnnotation {
 /** POST /carbon/runs/import */
 export interface IImportResult {
   imported: number;
-  experiment: string;
+  /** The experiment of every imported run; null when the file's rows name several. */
+  experiment: string | null;
   run_ids: string[];
 }
 

@@ -58,7 +58,7 @@ class RunRecord:
     tags: list[str] = field(default_factory=list)  # sorted, unique
     note: str | None = None
     user: str | None = None  # the Jupyter user owning the server that ran it; None for old runs
-    source: str = "server"  # server, headless or imported
+    source: str = "server"  # server, in-kernel (%%carbon without a server), headless or imported
     metrics: dict[str, float] = field(default_factory=dict)  # e.g. {"accuracy": 0.93}
     deleted_at: float | None = None  # epoch seconds of a soft delete
     # Power over the run: {"t": seconds since started_at, "w": watts attributed to the kernel},

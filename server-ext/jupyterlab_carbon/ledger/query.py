@@ -36,7 +36,7 @@ class RunQuery:
 
 SORT_KEYS = ("started_at", "duration_s", "energy", "co2e", "cost", "notebook_path", "experiment", "execution_count")
 GROUP_KEYS = ("experiment", "notebook", "day", "user", "kernel")
-SOURCES = ("server", "headless", "imported")
+SOURCES = ("server", "in-kernel", "headless", "imported")
 METHODS = ("measured", "modeled")
 DELETED = ("exclude", "only", "include")
 
