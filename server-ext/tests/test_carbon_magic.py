@@ -227,3 +227,20 @@ def test_energy_budget_checked_in_the_kernel_without_a_server(lone_kernel: tuple
     assert run.ended_at - run.extra["budget"]["exceeded_at"] < 1.0
     out = execute(client, "%%carbon --budget 1g\nx = 1")
     assert "is not checked: without the Jupyter server extension" in out["stderr"] and out["status"] == "ok"
+
+
+def test_line_magic_compare_and_export(lone_kernel: tuple[Any, str], tmp_path: Path) -> None:
+    client, _ = lone_kernel
+    execute(client, "%%carbon -e cmp -t a --metric acc\nacc = 0.5")
+    execute(client, "%%carbon -e cmp -t b --metric acc\nacc = 0.75")
+    ids = execute(client, "h = %carbon history 2\n[r.record.run_id for r in h]")["result"]
+    newer, older = eval(ids)  # noqa: S307  (the kernel's own repr of a list of hex strings)
+    table = execute(client, f"%carbon compare {older[:8]} {newer}")["result"]
+    assert "acc" in table and "0.5" in table and "0.75" in table and "experiment" in table
+    assert execute(client, "%carbon compare 0000 ffff")["error"] == "UsageError"
+    csv_path, json_path = tmp_path / "mine.csv", tmp_path / "mine.json"
+    assert "2 run(s)" in execute(client, f"%carbon export {csv_path}")["stdout"]
+    assert csv_path.read_text().startswith("timestamp,project_name,run_id")
+    execute(client, f"%carbon export {json_path} --format json")
+    assert {run["metrics"]["acc"] for run in json.loads(json_path.read_text())} == {0.5, 0.75}
+    assert execute(client, "%carbon export --format xml")["error"] == "UsageError"

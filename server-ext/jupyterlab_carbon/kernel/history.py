@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import functools
+import html
+import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..records import RunRecord
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
 from ..units import carbon_text, duration_text, energy_text
 
 # The server passes its ledger to the kernels it starts; others use the default SQLite file.
@@ -16,7 +22,7 @@ LEDGER_URL_ENV = "JUPYTERLAB_CARBON_LEDGER_URL"
 
 
 @functools.cache
-def ledger() -> Any:
+def ledger() -> Ledger:
     """This kernel's ledger, opened once (opening checks the schema: not a cost to pay per cell)."""
     from ..ledger import Ledger
 
@@ -108,3 +114,81 @@ def last_run() -> RunSummary | str:
     """The previous finished run of this kernel (the one before the cell asking)."""
     runs = history(1).runs
     return runs[0] if runs else "No finished run of this kernel in the ledger yet."
+
+
+def find_run(ref: str) -> RunRecord:
+    """A run by its id or by the id's start (as ``%carbon history`` shows it), among this kernel's runs."""
+    from ..ledger import RunQuery
+
+    book = ledger()
+    if re.fullmatch(r"[0-9a-f]{32}", ref):
+        record = book.run(ref)
+        if record is not None:
+            return record
+    _, runs = book.search(RunQuery(kernel_id=kernel_id()), limit=1000)
+    matches = [run for run in runs if run.run_id.startswith(ref.lower())] if ref else []
+    if len(matches) != 1:
+        found = "no run" if not matches else f"{len(matches)} runs"
+        raise ValueError(f"{found} of this kernel's latest 1000 has an id starting with {ref!r}; see %carbon history")
+    return matches[0]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two or more runs side by side: what they cost and what differs."""
+
+    runs: list[RunSummary]
+
+    def rows(self) -> list[tuple[str, list[str]]]:
+        records = [run.record for run in self.runs]
+        rows: list[tuple[str, list[str]]] = [
+            ("run", [r.run_id[:8] for r in records]),
+            ("cell", [f"[{r.execution_count}] {r.code_preview or ''}" for r in records]),
+            ("experiment", [r.experiment for r in records]),
+            ("duration", [duration_text(r.duration_s) for r in records]),
+            ("energy", [energy_text(r.attributed_j) for r in records]),
+            ("CO₂e", [carbon_text(None if r.impact is None else r.impact.get("gco2e")) for r in records]),
+            ("methods", [", ".join(r.methods) for r in records]),
+            ("flags", [", ".join(r.flags) for r in records]),
+            ("tags", [", ".join(r.tags) for r in records]),
+        ]
+        for name in sorted({m for r in records for m in r.metrics}):
+            rows.append((name, [f"{r.metrics[name]:g}" if name in r.metrics else "" for r in records]))
+        same_code = len({r.code_hash for r in records}) == 1
+        rows.append(("code", ["same code" if same_code else (r.code_hash or "")[:12] for r in records]))
+        return rows
+
+    def __repr__(self) -> str:
+        rows = self.rows()
+        width = max(len(name) for name, _ in rows)
+        columns = [max(len(values[i]) for _, values in rows) for i in range(len(self.runs))]
+        return "\n".join(
+            f"{name:<{width}}  " + "  ".join(f"{value:<{columns[i]}}" for i, value in enumerate(values))
+            for name, values in rows
+        )
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th>{html.escape(name)}</th>" + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>"
+            for name, values in self.rows()
+        )
+        return f'<table class="jp-carbon-compare">{body}</table>'
+
+
+def compare(refs: list[str]) -> Comparison:
+    return Comparison([RunSummary(find_run(ref)) for ref in refs])
+
+
+def export(path: str, export_format: str) -> str:
+    """Write this kernel's runs to ``path`` (CodeCarbon's emissions.csv columns first, or JSON)."""
+    from ..ledger import RunQuery
+
+    _, runs = ledger().search(RunQuery(kernel_id=kernel_id()), limit=10000)
+    target = Path(path).expanduser()
+    if export_format == "json":
+        target.write_text(json.dumps([run.to_json() for run in runs], indent=1))
+    else:
+        from ..ledger.codecarbon import csv_header, csv_rows
+
+        target.write_text(csv_header() + csv_rows(runs))
+    return f"{len(runs)} run(s) of this kernel written to {target} ({export_format})"

@@ -9,15 +9,19 @@ import html
 import shlex
 from typing import Any
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..meters import Diagnosis, MeterConfig, MeterSet, Status, open_meters
 from .cell import run_cell
-from .history import history, last_run
+from .history import compare, export, history, last_run
 from .options import USAGE as CELL_USAGE
 from .options import parse_options
 
-USAGE = "Usage: %carbon status | last | history [N]   (and %%carbon [options] on a cell: %%carbon --help)"
+USAGE = (
+    "Usage: %carbon status | last | history [N] | compare RUN RUN... | export [PATH] [--format csv|json]"
+    "   (and %%carbon [options] on a cell: %%carbon --help)"
+)
 
 
 class MeterStatus:
@@ -89,6 +93,22 @@ class CarbonMagics(Magics):
             return last_run()
         if command == "history" and len(rest) <= 1 and all(word.isdigit() for word in rest):
             return history(int(rest[0]) if rest else 10)
+        if command == "compare" and len(rest) >= 2:
+            try:
+                return compare(rest)
+            except ValueError as err:
+                raise UsageError(f"%carbon compare: {err}") from None
+        if command == "export" and len(rest) <= 3:
+            export_format = "csv"
+            if "--format" in rest:
+                index = rest.index("--format")
+                export_format = rest[index + 1] if index + 1 < len(rest) else ""
+                rest = rest[:index] + rest[index + 2 :]
+            if export_format not in ("csv", "json") or len(rest) > 1:
+                raise UsageError("%carbon export [PATH] [--format csv|json]")
+            path = rest[0] if rest else ("emissions.csv" if export_format == "csv" else "runs.json")
+            print(export(path, export_format))
+            return None
         print(USAGE)
         return None
 
