@@ -69,7 +69,11 @@ def ledger_runs(url: str) -> list[Any]:
 
 def test_cell_magic_records_experiment_tags_metrics_in_kernel(lone_kernel: tuple[Any, str]) -> None:
     client, url = lone_kernel
-    out = execute(client, "%%carbon -e sweep -n 'lr 0.1' -t a -t b --metric acc --metric double=acc*2\nacc = 0.25\nsum(range(3_000_000))\n41 + 1")
+    out = execute(
+        client,
+        "%%carbon -e sweep -n 'lr 0.1' -t a -t b --metric acc --metric double=acc*2\n"
+        "acc = 0.25\nsum(range(3_000_000))\n41 + 1",
+    )
     assert out["status"] == "ok" and out["result"] == "42"  # the last expression is the cell's result
     assert "jupyterlab-carbon: experiment 'sweep'" in out["stdout"]
     [run] = ledger_runs(url)
@@ -109,7 +113,13 @@ def test_bad_options_are_usage_errors_before_the_body(lone_kernel: tuple[Any, st
     assert out["status"] == "error" and out["error"] == "UsageError", out
     assert execute(client, "'ran' in dir()")["result"] == "False"
     assert ledger_runs(url) == []
-    assert message in execute(client, f"try:\n    get_ipython().run_cell_magic('carbon', {line!r}, 'pass')\nexcept Exception as e:\n    print(e)")["stdout"]
+    assert (
+        message
+        in execute(
+            client,
+            f"try:\n    get_ipython().run_cell_magic('carbon', {line!r}, 'pass')\nexcept Exception as e:\n    print(e)",
+        )["stdout"]
+    )
 
 
 def test_repeat_per_unit_and_measure_sub_windows(lone_kernel: tuple[Any, str]) -> None:
@@ -164,7 +174,9 @@ async def test_watched_kernel_autoloads_and_annotates_the_servers_record(jp_fetc
         everything = json.loads((await jp_fetch("carbon", "runs", params={"kernel_id": kernel_id})).body)["runs"]
         assert [r["msg_id"] for r in everything] == [msg_id]
         # A kernel annotation the ledger would refuse is dropped, the run still recorded.
-        msg_id, _, _ = await channel.run("from jupyterlab_carbon.kernel import channel\nchannel.publish({'tags': 'x' * 500})")
+        msg_id, _, _ = await channel.run(
+            "from jupyterlab_carbon.kernel import channel\nchannel.publish({'tags': 'x' * 500})"
+        )
         [run] = await runs_for(jp_fetch, 1, msg_id=msg_id)
         assert run["tags"] == [] and run["status"] == "ok"
     finally:
@@ -234,7 +246,7 @@ def test_line_magic_compare_and_export(lone_kernel: tuple[Any, str], tmp_path: P
     execute(client, "%%carbon -e cmp -t a --metric acc\nacc = 0.5")
     execute(client, "%%carbon -e cmp -t b --metric acc\nacc = 0.75")
     ids = execute(client, "h = %carbon history 2\n[r.record.run_id for r in h]")["result"]
-    newer, older = eval(ids)  # noqa: S307  (the kernel's own repr of a list of hex strings)
+    newer, older = eval(ids)
     table = execute(client, f"%carbon compare {older[:8]} {newer}")["result"]
     assert "acc" in table and "0.5" in table and "0.75" in table and "experiment" in table
     assert execute(client, "%carbon compare 0000 ffff")["error"] == "UsageError"
