@@ -14,8 +14,9 @@ export JUPYTER_PLATFORM_DIRS := 1
 CHROMIUM := /usr/bin/chromium
 PORT ?= 8888
 # Optional extras of the package installed for the demo and the UI tests (torch: the demo's
-# training cell; on this machine kind, pip takes a local CPU build). `DEMO_EXTRAS=` skips it.
-DEMO_EXTRAS ?= torch
+# training cell; on this machine kind, pip takes a local CPU build; widget: the %%carbon live widget).
+# `DEMO_EXTRAS=` skips them.
+DEMO_EXTRAS ?= torch,widget
 
 comma := ,
 TS_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json

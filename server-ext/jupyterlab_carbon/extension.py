@@ -60,6 +60,7 @@ class CarbonExtensionApp(ExtensionApp):
         )
         watcher.add_run_listener(hub.push_run)
         watcher.add_start_listener(hub.push_started)
+        watcher.add_budget_listener(hub.push_budget)
         sampler.start()
         # tornado runs on asyncio; the watcher announces finished runs on that loop.
         watcher.start(server_app.event_logger, asyncio.get_event_loop())

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from jupyterlab_carbon.kernel.channel import COMM_ID
 from jupyterlab_carbon.ledger import Ledger, RunQuery
 
 from .test_executions import KernelChannel, runs_for, start_kernel
@@ -39,9 +40,9 @@ def lone_kernel(tmp_path: Path) -> Iterator[tuple[Any, str]]:
 
 
 def execute(client: Any, code: str) -> dict[str, Any]:
-    """Run code; the reply's status and error name (a UsageError has no IOPub error), streams, result, comms."""
+    """Run code; reply status, error name (a UsageError has no IOPub error), streams, result, annotations, display."""
     msg_id = client.execute(code)
-    out: dict[str, Any] = {"stdout": "", "stderr": "", "error": None, "result": None, "comms": []}
+    out: dict[str, Any] = {"stdout": "", "stderr": "", "error": None, "result": None, "comms": [], "display": ""}
     while True:
         msg = client.get_iopub_msg(timeout=60)
         if msg["parent_header"].get("msg_id") != msg_id:
@@ -51,8 +52,10 @@ def execute(client: Any, code: str) -> dict[str, Any]:
             out[content["name"]] += content["text"]
         elif kind == "execute_result":
             out["result"] = content["data"]["text/plain"]
-        elif kind == "comm_msg":
+        elif kind == "comm_msg" and content["comm_id"] == COMM_ID:  # not the widget's own messages
             out["comms"].append(content)
+        elif kind in ("display_data", "update_display_data"):
+            out["display"] = content["data"]["text/plain"]  # the widget's summary, updated at the end
         elif kind == "status" and content["execution_state"] == "idle":
             break
     reply = client.get_shell_msg(timeout=10)
@@ -75,7 +78,7 @@ def test_cell_magic_records_experiment_tags_metrics_in_kernel(lone_kernel: tuple
         "acc = 0.25\nsum(range(3_000_000))\n41 + 1",
     )
     assert out["status"] == "ok" and out["result"] == "42"  # the last expression is the cell's result
-    assert "jupyterlab-carbon: experiment 'sweep'" in out["stdout"]
+    assert "jupyterlab-carbon: experiment 'sweep'" in out["display"]
     [run] = ledger_runs(url)
     assert (run.experiment, run.tags, run.metrics) == ("sweep", ["a", "b"], {"acc": 0.25, "double": 0.5})
     assert run.source == "in-kernel" and "in-kernel" in run.flags and run.status == "ok"
@@ -132,7 +135,7 @@ def test_repeat_per_unit_and_measure_sub_windows(lone_kernel: tuple[Any, str]) -
     )
     out = execute(client, code)
     assert out["status"] == "ok", out
-    assert "3 runs:" in out["stdout"] and "per unit of work (1000 samples a run)" in out["stdout"]
+    assert "3 runs:" in out["display"] and "per unit of work (1000 samples a run)" in out["display"]
     [run] = ledger_runs(url)
     assert run.extra["repeat"]["count"] == 3 and run.extra["per"] == {"count": 1000.0, "unit": "samples"}
     assert [w["name"] for w in run.extra["windows"]] == ["inner"] * 3

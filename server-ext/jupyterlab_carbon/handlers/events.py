@@ -52,15 +52,20 @@ class EventHub:
         if self._sockets:
             self.broadcast({"type": "runs-changed", "run_ids": run_ids})
 
+    def push_budget(self, kernel_id: str, msg_id: str, budget: dict[str, Any]) -> None:
+        """A running execution crossed its budget: the widget and the cell's badge show a warning."""
+        if self._sockets:
+            self.broadcast({"type": "budget", "kernel_id": kernel_id, "msg_id": msg_id, "budget": budget})
+
     def push_started(self, kernel_id: str, msg_id: str, started_at: float) -> None:
         if self._sockets:
             self.broadcast(
-            {"type": "execution-started", "kernel_id": kernel_id, "msg_id": msg_id, "started_at": started_at}
-        )
+                {"type": "execution-started", "kernel_id": kernel_id, "msg_id": msg_id, "started_at": started_at}
+            )
 
 
 class EventsHandler(JsonErrors, JupyterHandler, tornado.websocket.WebSocketHandler):
-    """WebSocket: {"type": "power"|"run"|"execution-started"|"runs-changed", ...} messages, server to client."""
+    """WebSocket, server to client: {"type": "power"|"run"|"execution-started"|"budget"|"runs-changed", ...}."""
 
     auth_resource = "kernels"
 

@@ -138,6 +138,7 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     __tracebackhide__ = True
     api.annotate(_start_update(options))
     server_records = watched()
+    widget = None if options.quiet else _show_widget(options)
     # In the kernel: the whole body without a server, each repetition, and a budget's account.
     whole_needed = not server_records or options.budget is not None
     monitor = api.monitor() if options.repeat > 1 or whole_needed else None
@@ -200,13 +201,54 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
                 "the budget stopped it).",
                 file=sys.stderr,
             )
-        if not options.quiet and status == "ok":
-            print(_summary(options, measured if not server_records else None, repetitions, server_records))
+        own = measured if not server_records else None
+        if widget is not None:
+            widget.finish(
+                status,
+                _widget_summary(measured, update.get("metrics", {}), widget.started_at),
+                _summary_parts(options, own, repetitions, server_records),
+                update.get("budget"),
+            )
+        elif not options.quiet and status == "ok":
+            print("jupyterlab-carbon: " + "; ".join(_summary_parts(options, own, repetitions, server_records)))
 
 
-def _summary(
+def _show_widget(options: CellOptions) -> Any | None:
+    """Display the live widget (None where ipywidgets is not installed: the summary is printed then)."""
+    try:
+        from .widget import CarbonWidget
+    except ImportError:
+        return None
+    request = channel.current_request()
+    budget = {**options.budget.to_json(), "on_budget": options.on_budget} if options.budget is not None else {}
+    widget = CarbonWidget(
+        msg_id=str(request.get("msg_id", "")) if request is not None else "",
+        experiment=options.experiment or "",
+        run_name=options.name or "",
+        budget=budget,
+        started_at=time.time(),
+    )
+    widget.show()
+    return widget
+
+
+def _widget_summary(measured: WindowMeasurement | None, metrics: dict[str, float], started: float) -> dict[str, Any]:
+    """The kernel's final figures for the widget: its own measurement when it made one."""
+    summary: dict[str, Any] = {"duration_s": time.time() - started, "metrics": metrics, "source": "kernel"}
+    if measured is not None:
+        summary.update(
+            energy_j=measured.attributed_j,
+            duration_s=measured.duration_s,
+            methods=list(measured.methods),
+            flags=list(measured.flags),
+            source="in-kernel",
+        )
+    return summary
+
+
+def _summary_parts(
     options: CellOptions, measured: WindowMeasurement | None, repetitions: list[WindowMeasurement], server: bool
-) -> str:
+) -> list[str]:
     parts: list[str] = []
     if options.experiment:
         parts.append(f"experiment {options.experiment!r}")
@@ -228,4 +270,4 @@ def _summary(
             parts.append(f"{energy_text(per_unit)} per unit of work ({options.per.count:g} {options.per.unit} a run)")
     elif server:
         parts.append("measured by the server: the figure shows in the cell's badge and the Run Ledger")
-    return "jupyterlab-carbon: " + "; ".join(parts)
+    return parts

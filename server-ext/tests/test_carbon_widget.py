@@ -1,0 +1,89 @@
+"""The ``%%carbon`` widget's kernel side: its synced state stays a summary, and without a widget manager
+the output is an escaped text and HTML summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jupyterlab_carbon import __version__
+from jupyterlab_carbon.kernel.widget import MODULE_VERSION, CarbonWidget
+
+from .test_carbon_magic import lone_kernel  # noqa: F401  # the fixture
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def test_state_names_the_labextension_and_holds_only_the_summary() -> None:
+    widget = CarbonWidget(msg_id="m-1", experiment="demo", budget={"kind": "energy", "limit": 1.0, "text": "1J"})
+    state = widget.get_state()
+    assert (state["_model_module"], state["_model_name"], state["_view_name"]) == (
+        "jupyterlab-carbon",
+        "CarbonModel",
+        "CarbonView",
+    )
+    assert f"^{__version__}" == MODULE_VERSION and state["_model_module_version"] == MODULE_VERSION
+    assert (state["msg_id"], state["experiment"], state["status"], state["summary"]) == ("m-1", "demo", "running", {})
+    widget.finish("ok", {"energy_j": 2.5, "methods": ["modeled"], "source": "in-kernel"}, ["2.5 J"])
+    state = widget.get_state()
+    assert state["status"] == "ok" and state["summary"]["energy_j"] == 2.5 and state["details"] == ["2.5 J"]
+    assert not {"trace", "samples", "power"} & set(state) and len(repr(state)) < 2000
+
+
+def test_finish_refuses_running_or_unknown_status() -> None:
+    widget = CarbonWidget()
+    for status in ("running", "done"):
+        with pytest.raises(ValueError, match="ok, error or interrupted"):
+            widget.finish(status, {}, [])
+
+
+def test_fallback_bundle_is_escaped_text_and_html() -> None:
+    widget = CarbonWidget(experiment="<img src=x onerror=alert(1)>", budget={"text": "1J", "on_budget": "warn"})
+    bundle = widget._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle and bundle["text/plain"].startswith("jupyterlab-carbon: ")
+    assert "<img" not in bundle["text/html"] and "&lt;img src=x" in bundle["text/html"]
+    assert "running" in bundle["text/plain"]
+    widget.finish(
+        "ok",
+        {"energy_j": 36.0, "duration_s": 3.0, "methods": ["measured-counter"], "metrics": {"acc": 0.5}},
+        ["experiment 'demo'", "10 mWh in 3 s (measured-counter)"],
+        {"text": "1J", "on_budget": "warn", "kind": "energy", "spent": 36.0, "exceeded_at": 1.0},
+    )
+    bundle = widget._repr_mimebundle_()
+    assert bundle["text/plain"] == "jupyterlab-carbon: experiment 'demo'; 10 mWh in 3 s (measured-counter)"
+    page = bundle["text/html"]
+    assert "10 mWh (measured-counter" in page and "1J (warn): exceeded, 10 mWh spent" in page and "acc" in page
+
+
+def _outputs(client: Any, code: str) -> list[tuple[str, dict[str, Any]]]:
+    msg_id = client.execute(code)
+    outputs: list[tuple[str, dict[str, Any]]] = []
+    while True:
+        msg = client.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] in ("display_data", "update_display_data", "stream"):
+            outputs.append((msg["msg_type"], msg["content"]))
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return outputs
+
+
+def test_magic_displays_the_widget_then_updates_it_with_the_final_summary(
+    lone_kernel: tuple[Any, str],  # noqa: F811
+) -> None:
+    client, _ = lone_kernel
+    outputs = _outputs(client, "%%carbon -e demo --budget 1kJ\nsum(range(1_000_000))")
+    kinds = [kind for kind, _ in outputs]
+    assert kinds == ["display_data", "update_display_data"], outputs
+    (_, shown), (_, final) = outputs
+    assert shown["transient"]["display_id"] == final["transient"]["display_id"]
+    assert WIDGET_VIEW in shown["data"] and "Status</th><td>running" in shown["data"]["text/html"]
+    # A client without a widget manager keeps the final text and HTML.
+    assert final["data"]["text/plain"].startswith("jupyterlab-carbon: experiment 'demo'; ")
+    assert "Status</th><td>ok" in final["data"]["text/html"] and "in-kernel" in final["data"]["text/html"]
+
+
+def test_quiet_displays_nothing(lone_kernel: tuple[Any, str]) -> None:  # noqa: F811
+    client, _ = lone_kernel
+    assert _outputs(client, "%%carbon --quiet\n1 + 1") == []
