@@ -26,6 +26,7 @@ from .ledger import (
     RunsHandler,
 )
 from .meters import PowerHandler, PowerSeriesHandler, StatusHandler
+from .predict import CalibrationHandler, EstimateHandler, PredictHandler
 from .runs import ExecutionsHandler, TotalsHandler
 from .zones import CloudRegionsHandler, ZonesHandler
 
@@ -55,6 +56,9 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     ("intensity/zones", ZonesHandler),
     ("intensity/cloud-regions", CloudRegionsHandler),
     ("events", EventsHandler),
+    ("predict", PredictHandler),
+    ("predict/calibration", CalibrationHandler),
+    ("estimate", EstimateHandler),
 ]
 # Tried after ROUTES: any other path below carbon/ gets a JSON 404.
 FALLBACK_ROUTE = ("(?:/.*)?", NotFoundHandler)

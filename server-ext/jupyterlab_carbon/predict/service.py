@@ -1,0 +1,286 @@
+"""The lookup the gate calls before every cell run: the most specific basis first, fast.
+
+Per lookup: one indexed ledger query by code hash (the cell's own history). The code's numbers
+are remembered (bounded) by template, so a cell whose numbers changed (``epochs = 2`` ->
+``epochs = 20``) finds its earlier ``--flops`` runs by their code hashes, again indexed. The
+calibration, the intensity in force and the greener alternatives are cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import statistics
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..data import cloud_regions, grid_zones
+from ..intensity import JOULES_PER_KWH, ResolvedIntensity, compute_impact
+from ..ledger import Ledger
+from ..ledger.query import RunQuery
+from .calibration import Calibration, calibrate, find_calibration
+from .history import HISTORY_LIMIT, history_estimate
+from .interval import Interval
+from .priors import DEFAULT_SPREAD, GpuSpec, gpu_specs, mfu_prior
+
+CACHE_S = 60.0  # calibration and intensity: recomputed at most once a minute
+CALIBRATION_RUNS = 2000  # the newest runs read for the calibration
+TEMPLATES_MAX = 4096
+NUMBER = re.compile(r"(?<![A-Za-z_0-9.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z_0-9])")
+# The small-scale utilisation of a notebook's training step is far below a tuned cluster's.
+PRIOR_SPREAD = 2.0 * DEFAULT_SPREAD
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class LookupRequest:
+    kernel_id: str
+    notebook_path: str | None
+    cell_id: str | None
+    code: str
+    flops_declared: dict[str, Any] | None = None  # {"count", "device", "dtype"[, "device_name"]}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    energy_j: Interval
+    duration_s: Interval
+    kind: str
+    text: str
+    runs: int
+
+
+class _Templates:
+    """Code with its numbers blanked -> {code hash: its numbers}; bounded, oldest template first out."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_template: OrderedDict[str, dict[str, tuple[float, ...]]] = OrderedDict()
+
+    def add(self, code: str, digest: str) -> tuple[str, tuple[float, ...]]:
+        template = NUMBER.sub("#", code)
+        numbers = tuple(float(m) for m in NUMBER.findall(code))
+        with self._lock:
+            known = self._by_template.pop(template, {})
+            known[digest] = numbers
+            while len(known) > 16:
+                known.pop(next(iter(known)))
+            self._by_template[template] = known
+            while len(self._by_template) > TEMPLATES_MAX:
+                self._by_template.popitem(last=False)
+            return template, numbers
+
+    def siblings(self, template: str, digest: str) -> dict[str, tuple[float, ...]]:
+        with self._lock:
+            return {h: n for h, n in self._by_template.get(template, {}).items() if h != digest}
+
+
+def scale_factor(old: tuple[float, ...], new: tuple[float, ...]) -> tuple[float, list[str]]:
+    """The product of the ratios of the numbers that changed (the work scales with each), and the changes."""
+    factor, changes = 1.0, []
+    for before, after in zip(old, new, strict=True):
+        if before != after and before > 0 and after > 0:
+            factor *= after / before
+            changes.append(f"{before:g} -> {after:g}")
+    return factor, changes
+
+
+def match_gpu(name: str) -> GpuSpec | None:
+    """The bundled GPU a device name (torch.cuda.get_device_name) most likely is."""
+    upper = name.upper()
+    candidates = [spec for spec in gpu_specs().values() if spec.family.upper() in upper]
+    if not candidates:
+        return None
+    pcie = [spec for spec in candidates if ("PCIE" in spec.key.upper()) == ("PCIE" in upper)]
+    return (pcie or candidates)[0]
+
+
+class PredictionService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        resolve_intensity: Callable[[], ResolvedIntensity],
+        price: Callable[[], tuple[float | None, str | None]],
+        visible_users: tuple[str, ...] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ledger = ledger
+        self._resolve_intensity = resolve_intensity
+        self._price = price
+        self._visible = visible_users
+        self._clock = clock
+        self._templates = _Templates()
+        self._lock = threading.Lock()
+        self._calibration: tuple[float, dict[tuple[str, str], Calibration]] | None = None
+        self._intensity: tuple[float, ResolvedIntensity] | None = None
+
+    # -- cached inputs ------------------------------------------------------------------
+
+    def calibrations(self) -> dict[tuple[str, str], Calibration]:
+        """Per (device, dtype) fits over the newest runs with counted FLOPs (cached for CACHE_S)."""
+        with self._lock:
+            cached = self._calibration
+        if cached is not None and self._clock() - cached[0] < CACHE_S:
+            return cached[1]
+        _, runs = self._ledger.search(RunQuery(visible_users=self._visible), limit=CALIBRATION_RUNS)
+        fits = calibrate(runs)
+        with self._lock:
+            self._calibration = (self._clock(), fits)
+        return fits
+
+    def intensity(self) -> ResolvedIntensity:
+        with self._lock:
+            cached = self._intensity
+        if cached is not None and self._clock() - cached[0] < CACHE_S:
+            return cached[1]
+        resolved = self._resolve_intensity()
+        with self._lock:
+            self._intensity = (self._clock(), resolved)
+        return resolved
+
+    # -- the bases ----------------------------------------------------------------------
+
+    def _history(self, request: LookupRequest, digest: str) -> Estimate | None:
+        runs = self._ledger.runs(code_hash=digest, limit=HISTORY_LIMIT)
+        found = history_estimate(runs, request.cell_id, request.notebook_path)
+        if found is None:
+            return None
+        plural = "run" if found.runs == 1 else f"{found.runs} earlier runs"
+        which = "this cell's" if found.same_cell else "this notebook's"
+        return Estimate(
+            found.energy_j, found.duration_s, "history", f"median of {which} {plural} with the same code", found.runs
+        )
+
+    def _scaled(
+        self, request: LookupRequest, template: str, numbers: tuple[float, ...], digest: str
+    ) -> Estimate | None:
+        for other, old_numbers in self._templates.siblings(template, digest).items():
+            runs = [
+                run
+                for run in self._ledger.runs(code_hash=other, limit=HISTORY_LIMIT)
+                if run.status == "ok"
+                and isinstance(run.extra.get("flops"), dict)
+                and (not request.cell_id or run.extra.get("cell_id") in (None, request.cell_id))
+                and run.notebook_path == request.notebook_path
+            ]
+            if not runs:
+                continue
+            factor, changes = scale_factor(old_numbers, numbers)
+            energy = statistics.median(run.attributed_j for run in runs) * factor
+            duration = statistics.median(run.duration_s for run in runs) * factor
+            spread = 0.25
+            return Estimate(
+                Interval.relative(energy, spread),
+                Interval.relative(duration, spread),
+                "flops-scaled",
+                f"this cell's earlier --flops run scaled x{factor:.3g} by its changed numbers ({', '.join(changes)})",
+                len(runs),
+            )
+        return None
+
+    def _declared(self, declared: dict[str, Any]) -> Estimate | None:
+        flops = float(declared["count"])
+        device, dtype = str(declared.get("device", "cpu")), str(declared.get("dtype", "any"))
+        fit = find_calibration(self.calibrations(), device, dtype)
+        if fit is not None:
+            energy, duration = fit.predict(flops)
+            return Estimate(
+                energy,
+                duration,
+                "flops-declared",
+                f"{flops:.3g} declared FLOPs at this node's calibration for {fit.device} {fit.dtype} "
+                f"({fit.flops_per_s:.3g} FLOP/s, {fit.joules_per_flop:.3g} J/FLOP, {len(fit.points)} runs)",
+                len(fit.points),
+            )
+        spec = match_gpu(str(declared.get("device_name", ""))) if device != "cpu" else None
+        if spec is None:
+            return None
+        prior = mfu_prior(spec, None)
+        precision = {"bfloat16": "bf16", "float16": "fp16", "float32": "tf32"}.get(dtype, spec.default_dtype())
+        peak = spec.peak_tflops.get(precision, spec.peak_tflops[spec.default_dtype()]) * 1e12
+        seconds = flops / (peak * prior.value)
+        return Estimate(
+            Interval.relative(seconds * spec.tdp_watts, PRIOR_SPREAD),
+            Interval.relative(seconds, PRIOR_SPREAD),
+            "prior",
+            f"{flops:.3g} declared FLOPs on {spec.model} at {prior.value:g} of its peak and its TDP "
+            "(no calibration on this node yet)",
+            0,
+        )
+
+    # -- the answer ---------------------------------------------------------------------
+
+    def lookup(self, request: LookupRequest) -> dict[str, Any] | None:
+        """The prediction for the cell (contract of issue 10), or None when nothing is known."""
+        digest = code_hash(request.code)
+        template, numbers = self._templates.add(request.code, digest)
+        estimate = self._history(request, digest)
+        if estimate is None and request.flops_declared is not None:
+            estimate = self._declared(request.flops_declared)
+        if estimate is None:
+            estimate = self._scaled(request, template, numbers, digest)
+        return None if estimate is None else self._answer(estimate)
+
+    def _answer(self, estimate: Estimate) -> dict[str, Any]:
+        intensity = self.intensity()
+        price, currency = self._price()
+        impact = compute_impact(estimate.energy_j.p50, intensity, price, currency)
+        low, high = estimate.energy_j.low / estimate.energy_j.p50, estimate.energy_j.high / estimate.energy_j.p50
+        return {
+            "energy_j": estimate.energy_j.to_json(),
+            "duration_s": estimate.duration_s.to_json(),
+            "gco2e": {"p50": impact.gco2e, "low": impact.gco2e * low, "high": impact.gco2e * high},
+            "cost": None
+            if impact.cost is None
+            else {"p50": impact.cost, "low": impact.cost * low, "high": impact.cost * high},
+            "currency": impact.currency,
+            "basis": {"kind": estimate.kind, "text": estimate.text, "runs": estimate.runs},
+            "intensity": {
+                "gco2e_per_kwh": intensity.gco2e_per_kwh,
+                "zone": intensity.zone,
+                "source": intensity.source,
+                "year": intensity.year,
+            },
+            "greener": greener(estimate.energy_j.p50, intensity.pue),
+        }
+
+
+def greener(energy_j: float, pue: float) -> dict[str, Any]:
+    """The same energy in the 3 greenest bundled countries (at this PUE) and each provider's greenest region."""
+    kwh = energy_j / JOULES_PER_KWH
+    zones = [
+        {"zone": zone.zone, "label": zone.name, "gco2e": kwh * pue * zone.gco2e_per_kwh} for zone in _greenest_zones()
+    ]
+    cloud = [
+        {"provider": region.provider, "region": region.region, "gco2e": kwh * region.pue * region.gco2e_per_kwh}
+        for region in _greenest_regions()
+    ]
+    return {"zones": zones, "cloud": cloud, "forecast": None}
+
+
+_GREEN_CACHE: dict[str, Any] = {}
+
+
+def _greenest_zones() -> list[Any]:
+    if "zones" not in _GREEN_CACHE:
+        countries = [zone for zone in grid_zones().values() if zone.kind == "country"]
+        _GREEN_CACHE["zones"] = sorted(countries, key=lambda zone: (zone.gco2e_per_kwh, zone.zone))[:3]
+    return list(_GREEN_CACHE["zones"])
+
+
+def _greenest_regions() -> list[Any]:
+    if "regions" not in _GREEN_CACHE:
+        best: dict[str, Any] = {}
+        for region in cloud_regions().values():
+            current = best.get(region.provider)
+            if current is None or region.gco2e_per_kwh * region.pue < current.gco2e_per_kwh * current.pue:
+                best[region.provider] = region
+        _GREEN_CACHE["regions"] = [best[provider] for provider in sorted(best)]
+    return list(_GREEN_CACHE["regions"])
