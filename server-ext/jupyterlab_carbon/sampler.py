@@ -185,6 +185,10 @@ class Sampler:
             self._samples.append(sample)
         return sample
 
+    def latest(self) -> Sample | None:
+        with self._lock:
+            return self._samples[-1] if self._samples else None
+
     def snapshot(self) -> list[Sample]:
         with self._lock:
             return list(self._samples)
