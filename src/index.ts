@@ -1,10 +1,18 @@
 import { badgesPlugin } from './badges/plugin';
 import { clientPlugin, versionCheckPlugin } from './client/plugin';
 import { ledgerPlugin } from './ledger/plugin';
+import { predictPlugin } from './predict/plugin';
 import { statusBarPlugin } from './statusbar/statusbar';
 
 export * from './tokens';
 export { CarbonAPIError, CarbonClient, requestAPI } from './client/client';
 export { formatCarbon, formatCost, formatDuration, formatEnergy, formatPower } from './format';
 
-export default [clientPlugin, versionCheckPlugin, statusBarPlugin, badgesPlugin, ledgerPlugin];
+export default [
+  clientPlugin,
+  versionCheckPlugin,
+  statusBarPlugin,
+  badgesPlugin,
+  ledgerPlugin,
+  predictPlugin
+];

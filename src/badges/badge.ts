@@ -10,6 +10,7 @@ import {
   formatPower,
   significant
 } from '../format';
+import { predictionSection } from '../predict/check';
 import { RelativeLevel } from './scale';
 import { ICarbonSummary } from './summary';
 
@@ -316,6 +317,9 @@ namespace Private {
         ? trans.__('Cost: %1', formatCost(summary.cost, summary.currency))
         : trans.__('Cost: set a price per kWh in Settings > Carbon to see it.');
     node.append(cost);
+    if (summary.prediction) {
+      node.append(predictionSection(trans, summary.prediction, summary, unit));
+    }
 
     if (summary.equivalents.length > 0) {
       section(node, trans.__('That is about'));

@@ -1,5 +1,6 @@
 import { ICellModel } from '@jupyterlab/cells';
 
+import { IPredictionCheck, predictionCheck } from '../predict/check';
 import { IRun, Method } from '../tokens';
 
 /** The cell-metadata key of the last run's summary (namespaced, valid nbformat). */
@@ -67,6 +68,8 @@ export interface ICarbonSummary {
   pue: number | null;
   equivalents: ISummaryEquivalent[];
   history: IHistoryEntry[];
+  /** What the run was predicted to use (the prediction gate's lookup); absent in older summaries. */
+  prediction?: IPredictionCheck | null;
 }
 
 interface IImpactJSON {
@@ -131,7 +134,8 @@ export function summaryFromRun(run: IRun, previous: ICarbonSummary | null): ICar
     equivalents: impact
       ? impact.equivalents.map(e => ({ label: e.label, value: e.value, unit: e.unit, source: e.source }))
       : [],
-    history
+    history,
+    prediction: predictionCheck(run.extra)
   };
 }
 

@@ -1,0 +1,107 @@
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { INotebookCellExecutor, runCell } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+
+import { gateContent, IGateCellLabel } from './content';
+import { askToRun } from './dialog';
+import { isDontAsk, setDontAsk } from './dontask';
+import { CellGate } from './gate';
+import { lookupPrediction } from './lookup';
+import { readPredictSettings } from './threshold';
+import { DEFAULT_PREDICT_SETTINGS, IPredictSettings } from './types';
+
+/** The badges' settings plugin, whose energy unit the dialog follows. */
+const BADGES_PLUGIN = 'jupyterlab-carbon:badges';
+
+/** A cell on its way to the kernel, with what the gate needs to look it up. */
+interface IGatedCell {
+  options: INotebookCellExecutor.IRunCellOptions;
+}
+
+/** The cell's position and first line, for the dialog. */
+function labelOf({ options }: IGatedCell): IGateCellLabel {
+  const model = options.cell.model;
+  let position: number | null = null;
+  const cells = options.notebook.cells;
+  for (let index = 0; index < cells.length; index++) {
+    if (cells.get(index) === model) {
+      position = index + 1;
+      break;
+    }
+  }
+  const firstLine = model.sharedModel.getSource().trimStart().split('\n', 1)[0] ?? '';
+  return { position, firstLine };
+}
+
+/**
+ * The notebook cell executor with the prediction gate: each cell run is looked up first (unless the
+ * gate is off) and, above a threshold, confirmed; then JupyterLab's own `runCell` runs it.
+ */
+export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
+  id: 'jupyterlab-carbon:predict',
+  description: 'Predicts the energy, carbon, cost and duration of a cell before it runs and asks above a threshold.',
+  autoStart: true,
+  provides: INotebookCellExecutor,
+  optional: [ISettingRegistry, ITranslator],
+  activate: (
+    _app: JupyterFrontEnd,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null
+  ): INotebookCellExecutor => {
+    const trans = (translator ?? nullTranslator).load('jupyterlab_carbon');
+    let settings: IPredictSettings = { ...DEFAULT_PREDICT_SETTINGS };
+    let energyUnit: 'Wh' | 'J' = 'Wh';
+
+    const gate = new CellGate<IGatedCell>({
+      settings: () => settings,
+      isLookedUp: ({ options }) => options.cell.model.type === 'code' && !!options.sessionContext?.session?.kernel?.id,
+      isDontAsk: ({ options }) => isDontAsk(options.cell.model),
+      lookup: ({ options }) => {
+        const session = options.sessionContext?.session;
+        return lookupPrediction({
+          kernel_id: session?.kernel?.id ?? '',
+          notebook_path: session?.path ?? null,
+          cell_id: options.cell.model.id,
+          code: options.cell.model.sharedModel.getSource(),
+          execution_count: null
+        });
+      },
+      confirm: flagged => askToRun(trans, gateContent(trans, flagged, labelOf, energyUnit)),
+      rememberDontAsk: ({ options }) => setDontAsk(options.cell.model)
+    });
+
+    if (settingRegistry) {
+      void settingRegistry.load(predictPlugin.id).then(loaded => {
+        const read = (): void => {
+          settings = readPredictSettings(loaded.composite as Record<string, unknown>, DEFAULT_PREDICT_SETTINGS);
+        };
+        loaded.changed.connect(read);
+        read();
+      });
+      void settingRegistry.load(BADGES_PLUGIN).then(
+        badges => {
+          const read = (): void => {
+            energyUnit = badges.composite.energyUnit === 'J' ? 'J' : 'Wh';
+          };
+          badges.changed.connect(read);
+          read();
+        },
+        () => undefined // the badges' settings are optional here: Wh it is
+      );
+    }
+
+    return {
+      async runCell(options: INotebookCellExecutor.IRunCellOptions): Promise<boolean> {
+        if (!settings.enabled) {
+          return runCell(options); // the gate is off: no lookup at all
+        }
+        const admitted = await gate.admit(options.notebook, { options });
+        if (!admitted) {
+          return false;
+        }
+        return runCell(options);
+      }
+    };
+  }
+};
