@@ -3,6 +3,7 @@ import { clientPlugin, versionCheckPlugin } from './client/plugin';
 import { ledgerPlugin } from './ledger/plugin';
 import { predictPlugin } from './predict/plugin';
 import { statusBarPlugin } from './statusbar/statusbar';
+import { widgetPlugin } from './widget/plugin';
 
 export * from './tokens';
 export { CarbonAPIError, CarbonClient, requestAPI } from './client/client';
@@ -14,5 +15,6 @@ export default [
   statusBarPlugin,
   badgesPlugin,
   ledgerPlugin,
-  predictPlugin
+  predictPlugin,
+  widgetPlugin
 ];

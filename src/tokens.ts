@@ -247,9 +247,32 @@ export interface IExecutionStarted {
   started_at: number;
 }
 
+/** A %%carbon budget that a running execution crossed (the server checks it live). */
+export interface IBudgetCrossing {
+  kind: 'energy' | 'carbon' | 'cost';
+  /** Joules, grams CO2e, or currency units, as `spent`. */
+  limit: number;
+  spent: number;
+  /** Epoch seconds when it was crossed. */
+  exceeded_at: number;
+  /** The budget as the user wrote it, e.g. "5Wh". */
+  text: string;
+  on_budget: 'warn' | 'stop';
+}
+
+/** A running execution crossed its budget. */
+export interface IBudgetEvent {
+  kernel_id: string;
+  msg_id: string;
+  budget: IBudgetCrossing;
+}
+
 /** Messages of the events WebSocket. */
 export type CarbonEvent =
-  ({ type: 'power' } & IPower) | ({ type: 'execution-started' } & IExecutionStarted) | { type: 'run'; run: IRun };
+  | ({ type: 'power' } & IPower)
+  | ({ type: 'execution-started' } & IExecutionStarted)
+  | { type: 'run'; run: IRun }
+  | ({ type: 'budget' } & IBudgetEvent);
 
 /** Sent after runs were annotated, deleted, restored, renamed or imported. */
 export interface IRunsChangedEvent {

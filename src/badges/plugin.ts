@@ -8,6 +8,7 @@ import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/tran
 import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { CellBadge, Figure, IBadgeOptions } from './badge';
+import { clearBudget, markBudget } from './budget';
 import { EnergyUnit, formatCarbon, formatCost, formatEnergy } from '../format';
 import { NotebookSummaries } from './scale';
 import { clearSummary, writeSummary } from './summary';
@@ -192,8 +193,18 @@ class NotebookCarbon {
     if (!cellId || !this._settings.show) {
       return;
     }
+    const badge = this._badges.get(cellId);
     if (event.type === 'execution-started') {
-      this._badges.get(cellId)?.startLive({ startedAt: event.started_at, nodeJoules: 0, nodeWatts: null });
+      if (badge) {
+        clearBudget(badge);
+        badge.startLive({ startedAt: event.started_at, nodeJoules: 0, nodeWatts: null });
+      }
+      return;
+    }
+    if (event.type === 'budget') {
+      if (badge) {
+        markBudget(badge, this._trans, event.budget);
+      }
       return;
     }
     this._onRun(cellId, event.run);
