@@ -57,6 +57,7 @@ class CarbonExtensionApp(ExtensionApp):
             server_app.log,
             impact=impact.impact,
             store_code_preview=config.store_code_preview,
+            user=config.user or None,
         )
         watcher.add_run_listener(hub.push_run)
         watcher.add_start_listener(hub.push_started)
@@ -78,10 +79,12 @@ class CarbonExtensionApp(ExtensionApp):
         for diagnosis in meters.diagnoses:
             server_app.log.info("jupyterlab-carbon: %s: %s", diagnosis.source, diagnosis.message)
         server_app.log.info(
-            "jupyterlab-carbon: sampling %d channel(s) every %.3g s; ledger at %s",
+            "jupyterlab-carbon: sampling %d channel(s) every %.3g s; ledger at %s; runs recorded as user %r, %s",
             len(sampler.channels),
             sampler.period_s,
             ledger.url,
+            config.user or None,
+            "every user's runs shown (team view)" if config.team_view else "only theirs shown",
         )
 
     def initialize_handlers(self) -> None:

@@ -33,9 +33,11 @@ class LiveServer:
     first one's ledger, as a user's next server would.
     """
 
-    def __init__(self, base: Path, powercap_root: Path) -> None:
+    def __init__(self, base: Path, powercap_root: Path, **carbon: Any) -> None:
+        """``carbon``: more CarbonConfig options (a team ledger's URL, the user)."""
         self.base = base
         self.powercap_root = powercap_root
+        self.carbon = carbon
         self.token = secrets.token_hex(16)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -66,6 +68,7 @@ class LiveServer:
                 "use_nvml": False,
                 "use_amdsmi": False,
                 "sample_period_s": 0.1,
+                **self.carbon,
             },
         }
         (self.base / "config" / "jupyter_server_config.json").write_text(json.dumps(config))

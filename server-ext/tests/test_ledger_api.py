@@ -291,6 +291,7 @@ BAD_ANNOTATIONS: list[tuple[dict[str, Any], str]] = [
     ({"run_ids": [], "experiment": "x"}, "run_ids"),
     ({"run_ids": ["r1"], "experiment": "x"}, "run_ids"),
     ({"run_ids": [rid(1), rid(1)], "experiment": "x"}, "run_ids"),
+    ({"run_ids": [rid(n) for n in range(1001)], "experiment": "x"}, "run_ids"),  # a client sends batches
     ({"run_ids": rid(1), "experiment": "x"}, "run_ids"),
     ({"run_ids": [rid(1)]}, "experiment"),  # nothing to change: the message names what can be
     ({"run_ids": [rid(1)], "add_tags": [7]}, "add_tags"),
@@ -338,7 +339,7 @@ async def test_emptying_the_trash_takes_no_body(jp_fetch: Any) -> None:
 
 
 async def test_a_body_over_the_limit_is_a_413(jp_fetch: Any) -> None:
-    body = json.dumps({"run_ids": ["0" * 32] * 40000})  # 1.4 MB of run ids, over the 1 MiB limit
+    body = json.dumps({"run_ids": ["0" * 32] * 40000})  # 1.4 MB of run ids, over the 256 KiB limit
     assert (await refused(jp_fetch, "runs", "delete", verb="POST", body=body))[0] == 413
 
 

@@ -31,11 +31,12 @@ RUN_ID = re.compile(r"[0-9a-f]{32}")  # uuid4 hex, as the server and the importe
 # The bounds of filters and of what a run may carry are the ledger's own (ledger/annotations.py).
 MAX_REPEATED = 32  # tag and flag filters
 MAX_METRICS = 64
-# Runs one request may change or compare: a whole page of the list at most.
-MAX_RUN_IDS = 10000
+# Runs one request may change: a client changes a larger selection in batches of this many.
+MAX_RUN_IDS = 1000
 COMPARE_RUNS = (2, COMPARE_MAX)
-# 10,000 run ids of 35 bytes each, with room for the rest of the body.
-BODY_LIMIT = 1024 * 1024
+# 1,000 run ids take 35 KB and a note of 4,000 characters at most 24 KB as JSON escapes:
+# a quarter of a MiB leaves room and refuses a flood.
+BODY_LIMIT = 256 * 1024
 
 
 def run_query(handler: CarbonHandler) -> RunQuery:
