@@ -70,6 +70,12 @@ class CarbonConfig(Configurable):
         help="Show every user's runs of a shared ledger (and per-person totals), not only this server's "
         "user's. For a team lead's server or a team that agrees to share; each user's server decides.",
     )
+    autoload_magic = Bool(
+        True,
+        config=True,
+        help="Load %%carbon (the IPython extension) in the IPython kernels this server starts with its own "
+        "Python, so that no %load_ext is needed. False: kernels load it themselves.",
+    )
     store_code_preview = Bool(
         True,
         config=True,

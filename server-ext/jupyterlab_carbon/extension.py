@@ -19,8 +19,12 @@ from .config import CarbonConfig
 from .executions import ExecutionWatcher
 from .handlers import EventHub, setup_handlers
 from .impact_service import ImpactService, build_providers
+from .kernel.history import LEDGER_URL_ENV
 from .ledger import Ledger
 from .meters import open_meters
+from .metrics import CarbonCollector
+from .metrics import register as register_metrics
+from .metrics import unregister as unregister_metrics
 from .sampler import Sampler
 
 STATE_KEY = "jupyterlab_carbon"
@@ -58,7 +62,16 @@ class CarbonExtensionApp(ExtensionApp):
             impact=impact.impact,
             store_code_preview=config.store_code_preview,
             user=config.user or None,
+            # Kernels measuring themselves (%%carbon without the server) write where the server does.
+            kernel_env={LEDGER_URL_ENV: config.ledger_url} if config.ledger_url else None,
+            autoload_magic=config.autoload_magic,
         )
+        collector = CarbonCollector(sampler)
+        watcher.add_run_listener(collector.add_run)
+        if not register_metrics(collector):
+            server_app.log.warning(
+                "jupyterlab-carbon: another server in this process already reports its metrics on /metrics"
+            )
         watcher.add_run_listener(hub.push_run)
         watcher.add_start_listener(hub.push_started)
         watcher.add_budget_listener(hub.push_budget)
@@ -75,6 +88,7 @@ class CarbonExtensionApp(ExtensionApp):
             "hub": hub,
             "watcher": watcher,
             "pusher": pusher,
+            "metrics": collector,
         }
         for diagnosis in meters.diagnoses:
             server_app.log.info("jupyterlab-carbon: %s: %s", diagnosis.source, diagnosis.message)
@@ -97,6 +111,7 @@ class CarbonExtensionApp(ExtensionApp):
         state: dict[str, Any] | None = self.serverapp.web_app.settings.pop(STATE_KEY, None)
         if not state:
             return
+        unregister_metrics(state["metrics"])
         state["pusher"].stop()
         await state["watcher"].close()
         state["sampler"].stop()
