@@ -42,6 +42,9 @@ class Subcommand:
 SUBCOMMANDS: dict[str, Subcommand] = {
     "run": Subcommand("execute notebooks, measuring every cell; gate on a budget or a baseline", ".headless.cli_run"),
     "report": Subcommand("a graded sustainability report from the ledger (md, html, json)", ".headless.cli_report"),
+    "estimate": Subcommand(
+        "the training-run calculator: time, energy, CO2e, cost from size and GPUs", ".predict.cli_estimate"
+    ),
 }
 
 

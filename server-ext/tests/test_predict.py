@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
+from IPython.core.error import UsageError
 
 from jupyterlab_carbon.predict.calculator import TrainingRun, estimate_training
 from jupyterlab_carbon.predict.calibration import calibrate, fit_line
@@ -142,3 +144,34 @@ def test_calibration_fits_fixed_cost_and_per_flop() -> None:
 def test_scale_factor_multiplies_changed_numbers() -> None:
     assert scale_factor((2.0, 64.0, 0.1), (20.0, 64.0, 0.1)) == (10.0, ["2 -> 20"])
     assert scale_factor((2.0, 64.0), (4.0, 128.0))[0] == 4.0
+
+
+def test_console_estimate_json_and_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from jupyterlab_carbon.cli import EXIT_USAGE, main
+
+    assert (
+        main(["estimate", "--gpu", "H100-SXM", "--count", "64", "--params", "7e9", "--tokens", "2e12", "--json"]) == 0
+    )
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["flops"] == pytest.approx(8.4e22) and printed["assumptions"]
+    assert main(["estimate", "--gpu", "H100-SXM", "--params", "7e9"]) == EXIT_USAGE
+    assert "tokens" in capsys.readouterr().err
+
+
+def test_estimate_magic_text_and_escaped_html() -> None:
+    from jupyterlab_carbon.kernel.magics import _estimate
+
+    view = _estimate(["--gpu", "A100-SXM-80GB", "--count", "8", "--flops", "1e21", "--zone", "FR"])
+    assert "GPU-hours" in repr(view) and "Assumptions" in repr(view)
+    assert "<table>" in view._repr_html_() and "<script" not in view._repr_html_()
+    with pytest.raises(UsageError, match="estimate"):
+        _estimate(["--gpu", "A100-SXM-80GB"])
+
+
+def test_predict_option_is_checked_before_the_body() -> None:
+    from jupyterlab_carbon.kernel.options import parse_options
+
+    options = parse_options('--flops --predict "model=net, batch=next(iter(loader)), steps=epochs*len(loader)"')
+    assert options.predict[0] == ("model", "net") and options.predict[2][0] == "steps"
+    with pytest.raises(UsageError, match="--predict"):
+        parse_options('--predict "net, batch=x"')

@@ -25,21 +25,26 @@ class _Parser(argparse.ArgumentParser):
         raise EstimateUsageError(f"{message}\nUsage: {USAGE}")
 
 
+def add_options(parsed: argparse.ArgumentParser) -> None:
+    """The calculator's options, shared by ``%carbon estimate`` and ``jupyter carbon estimate``."""
+    parsed.add_argument("--gpu", required=True, help="a gpu_specs.csv key, e.g. H100-SXM, A100-SXM-80GB")
+    parsed.add_argument("--count", type=int, default=1, help="number of GPUs")
+    parsed.add_argument("--params", type=float, help="model parameters (dense transformer)")
+    parsed.add_argument("--tokens", type=float, help="training tokens")
+    parsed.add_argument("--flops", type=float, help="total training FLOPs, instead of --params and --tokens")
+    parsed.add_argument("--mfu", type=float, help="model FLOPs utilisation, 0-1 (default: the device's prior)")
+    parsed.add_argument("--pue", type=float, help="data centre PUE (default: the region's, else 1.1)")
+    parsed.add_argument("--dtype", help="fp32, tf32, bf16, fp16 or fp8 (default: bf16, else fp16)")
+    where = parsed.add_mutually_exclusive_group()
+    where.add_argument("--region", help="provider:region, e.g. aws:us-east-1")
+    where.add_argument("--zone", help="grid zone, e.g. FR, US-CA")
+    parsed.add_argument("--price", type=float, help="price per kWh")
+    parsed.add_argument("--currency", help="ISO 4217 code of --price, e.g. EUR")
+
+
 def parser(prog: str = "%carbon estimate") -> argparse.ArgumentParser:
     parsed = _Parser(prog=prog, add_help=False, usage=USAGE)
-    parsed.add_argument("--gpu", required=True)
-    parsed.add_argument("--count", type=int, default=1)
-    parsed.add_argument("--params", type=float)
-    parsed.add_argument("--tokens", type=float)
-    parsed.add_argument("--flops", type=float)
-    parsed.add_argument("--mfu", type=float)
-    parsed.add_argument("--pue", type=float)
-    parsed.add_argument("--dtype")
-    where = parsed.add_mutually_exclusive_group()
-    where.add_argument("--region")
-    where.add_argument("--zone")
-    parsed.add_argument("--price", type=float)
-    parsed.add_argument("--currency")
+    add_options(parsed)
     return parsed
 
 
