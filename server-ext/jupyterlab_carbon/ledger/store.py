@@ -773,10 +773,19 @@ def _finite_or_none(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _finite_number_or_none(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
+def _number_or_none(value: Any) -> float | None:
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+
+
+def _json_finite(value: Any) -> bool:
+    """Whether every number in ``value`` (a JSON-like tree) is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_json_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_json_finite(item) for item in value)
+    return True
 
 
 def _row(record: RunRecord) -> dict[str, Any]:
@@ -788,9 +797,11 @@ def _row(record: RunRecord) -> dict[str, Any]:
         record.notebook_path, record.kernel_name, record.kernel_id
     )
     row["duration_s"] = record.duration_s
-    impact = record.impact or {}
-    row["gco2e"] = _finite_number_or_none(impact.get("gco2e"))
-    row["cost"] = _finite_number_or_none(impact.get("cost"))
+    # An impact holding a number that is not finite is not valid JSON, which SQLite's JSON
+    # functions (and so the upgrade's copy of old impacts) cannot read: none of it is copied.
+    impact = record.impact if record.impact and _json_finite(record.impact) else {}
+    row["gco2e"] = _number_or_none(impact.get("gco2e"))
+    row["cost"] = _number_or_none(impact.get("cost"))
     currency = impact.get("currency")
     row["currency"] = currency if isinstance(currency, str) and row["cost"] is not None else None
     return row

@@ -27,10 +27,11 @@ from .schema import (
     RUNNING,
     RUNS,
     SECONDS_PER_DAY,
-    _finite,
     bucket_totals_select,
     day_number,
     day_sql,
+    summable,
+    summable_or_zero,
 )
 
 # Kernels whose buckets are recomputed per statement (bounded lists of bound parameters).
@@ -160,7 +161,7 @@ def _from_runs(by: str | None, where: list[ColumnElement[bool]], dialect: str) -
     key = _key_column(by, RUNS, dialect)
     currency = func.coalesce(c.currency, "")
     keys = [currency] if key is None else [key, currency]
-    finite = {name: _finite(c[name]) for name in ("duration_s", "attributed_j", "active_j", "idle_j", "gco2e", "cost")}
+    finite = {name: summable(c[name]) for name in ("duration_s", "attributed_j", "active_j", "idle_j", "gco2e", "cost")}
     columns = [
         func.count().label("runs"),
         *(func.coalesce(func.sum(expr), 0.0).label(name) for name, expr in finite.items()),
@@ -216,10 +217,6 @@ def _bucket(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values.get(name, row.get(name)) for name in BUCKET_COLUMNS)
 
 
-def _finite_or_zero(value: float | None) -> float:
-    return value if value is not None and math.isfinite(value) else 0.0
-
-
 def add_runs(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Add newly stored runs (rows as inserted) to their buckets, in the caller's transaction."""
     rows = [row for row in rows if row["status"] != RUNNING]
@@ -241,9 +238,9 @@ def add_runs(conn: Connection, rows: list[dict[str, Any]]) -> None:
             bucket.update(first_started_at=row["started_at"], last_started_at=row["started_at"])
         bucket["runs"] += 1
         for name in ("duration_s", "attributed_j", "active_j", "idle_j", "gco2e"):
-            bucket[name] += _finite_or_zero(row[name])
+            bucket[name] += summable_or_zero(row[name])
         cost = row["cost"]
-        if cost is not None and math.isfinite(cost):
+        if cost is not None and summable_or_zero(cost) == cost:
             bucket["cost"] += cost
             bucket["costed"] += 1
         bucket["first_started_at"] = min(bucket["first_started_at"], row["started_at"])
