@@ -175,3 +175,21 @@ def test_predict_option_is_checked_before_the_body() -> None:
     assert options.predict[0] == ("model", "net") and options.predict[2][0] == "steps"
     with pytest.raises(UsageError, match="--predict"):
         parse_options('--predict "net, batch=x"')
+
+
+def test_lookup_caches_a_codes_runs_until_a_run_is_recorded(tmp_path: Any) -> None:
+    from jupyterlab_carbon.intensity import IntensitySettings, resolve_intensity
+    from jupyterlab_carbon.ledger import Ledger
+    from jupyterlab_carbon.predict.service import LookupRequest, PredictionService, code_hash
+
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as ledger:
+        service = PredictionService(ledger, lambda: resolve_intensity(IntensitySettings()), lambda: (None, None))
+        request = LookupRequest("k", "a.ipynb", "c1", "fit()")
+        assert service.lookup(request) is None
+        record = make_record("a" * 32, code_hash=code_hash("fit()"), notebook_path="a.ipynb", extra={"cell_id": "c1"})
+        ledger.write_batch([], [record])
+        assert service.lookup(request) is None  # cached: no query per lookup
+        service.run_recorded(record)
+        prediction = service.lookup(request)
+        assert prediction is not None and prediction["basis"]["kind"] == "history"
+        assert prediction["energy_j"]["p50"] == record.attributed_j

@@ -98,6 +98,9 @@ class _PredictionsHandler(CarbonHandler):
 
             service = PredictionService(self.ledger, impact.resolved, price, self.visible_users)
             self.state["predictions"] = service
+            watcher = self.state.get("watcher")
+            if watcher is not None:  # every run the server records refreshes that code's cached history
+                watcher.add_run_listener(service.run_recorded)
         return cast(PredictionService, service)
 
 

@@ -9,7 +9,7 @@ from ..records import RunRecord
 from .interval import Interval, spread_of
 
 # Runs read per lookup: enough for a stable median, few enough for one fast indexed query.
-HISTORY_LIMIT = 50
+HISTORY_LIMIT = 20
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """The lookup the gate calls before every cell run: the most specific basis first, fast.
 
-Per lookup: one indexed ledger query by code hash (the cell's own history). The code's numbers
-are remembered (bounded) by template, so a cell whose numbers changed (``epochs = 2`` ->
-``epochs = 20``) finds its earlier ``--flops`` runs by their code hashes, again indexed. The
-calibration, the intensity in force and the greener alternatives are cached.
+Per lookup: at most one indexed ledger query by code hash (the cell's own history), and none
+when the runs of that code are cached: the server tells the service of every run it records
+(``run_recorded``), which drops that code's entry; entries also expire after CACHE_S, for runs
+recorded elsewhere (another server on a shared ledger, headless runs). The code's numbers are
+remembered (bounded) by template, so a cell whose numbers changed (``epochs = 2`` ->
+``epochs = 20``) finds its earlier ``--flops`` runs by their code hashes, through the same cache.
+The calibration, the intensity in force and the greener alternatives are cached too.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..data import cloud_regions, grid_zones
 from ..intensity import JOULES_PER_KWH, ResolvedIntensity, compute_impact
 from ..ledger import Ledger
 from ..ledger.query import RunQuery
+from ..records import RunRecord
 from .calibration import Calibration, calibrate, find_calibration
 from .history import HISTORY_LIMIT, history_estimate
 from .interval import Interval
@@ -30,6 +34,7 @@ from .priors import DEFAULT_SPREAD, GpuSpec, gpu_specs, mfu_prior
 CACHE_S = 60.0  # calibration and intensity: recomputed at most once a minute
 CALIBRATION_RUNS = 2000  # the newest runs read for the calibration
 TEMPLATES_MAX = 4096
+RUNS_CACHE_MAX = 4096  # code hashes whose runs are kept in memory (at most HISTORY_LIMIT runs each)
 NUMBER = re.compile(r"(?<![A-Za-z_0-9.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z_0-9])")
 # The small-scale utilisation of a notebook's training step is far below a tuned cluster's.
 PRIOR_SPREAD = 2.0 * DEFAULT_SPREAD
@@ -120,6 +125,30 @@ class PredictionService:
         self._lock = threading.Lock()
         self._calibration: tuple[float, dict[tuple[str, str], Calibration]] | None = None
         self._intensity: tuple[float, ResolvedIntensity] | None = None
+        self._runs: OrderedDict[str, tuple[float, list[RunRecord]]] = OrderedDict()
+
+    def run_recorded(self, record: RunRecord) -> None:
+        """A run was stored: its code's cached runs are stale, and so is the calibration if it counted FLOPs."""
+        with self._lock:
+            if record.code_hash is not None:
+                self._runs.pop(record.code_hash, None)
+            if "flops" in record.extra:
+                self._calibration = None
+
+    def _runs_of(self, digest: str) -> list[RunRecord]:
+        """The newest runs of this code (cached; one indexed query when not)."""
+        now = self._clock()
+        with self._lock:
+            cached = self._runs.get(digest)
+            if cached is not None and now - cached[0] < CACHE_S:
+                self._runs.move_to_end(digest)
+                return cached[1]
+        runs = self._ledger.runs(code_hash=digest, limit=HISTORY_LIMIT)
+        with self._lock:
+            self._runs[digest] = (now, runs)
+            while len(self._runs) > RUNS_CACHE_MAX:
+                self._runs.popitem(last=False)
+        return runs
 
     # -- cached inputs ------------------------------------------------------------------
 
@@ -148,8 +177,7 @@ class PredictionService:
     # -- the bases ----------------------------------------------------------------------
 
     def _history(self, request: LookupRequest, digest: str) -> Estimate | None:
-        runs = self._ledger.runs(code_hash=digest, limit=HISTORY_LIMIT)
-        found = history_estimate(runs, request.cell_id, request.notebook_path)
+        found = history_estimate(self._runs_of(digest), request.cell_id, request.notebook_path)
         if found is None:
             return None
         plural = "run" if found.runs == 1 else f"{found.runs} earlier runs"
@@ -164,7 +192,7 @@ class PredictionService:
         for other, old_numbers in self._templates.siblings(template, digest).items():
             runs = [
                 run
-                for run in self._ledger.runs(code_hash=other, limit=HISTORY_LIMIT)
+                for run in self._runs_of(other)
                 if run.status == "ok"
                 and isinstance(run.extra.get("flops"), dict)
                 and (not request.cell_id or run.extra.get("cell_id") in (None, request.cell_id))
