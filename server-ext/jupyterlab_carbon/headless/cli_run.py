@@ -28,7 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="the executed notebook (a folder when several are run); default: NAME.carbon.ipynb beside each",
     )
-    parser.add_argument("--report", type=Path, help="write the report to FILE (.md, .html or .json)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="write the report to FILE (.md, .html or .json; repeat for several formats)",
+    )
     parser.add_argument("--budget", help="fail (exit 1) above this energy or CO2e, e.g. 50Wh, 0.2kWh, 20g")
     parser.add_argument("--baseline", type=Path, help="a report JSON of an earlier run to compare with")
     parser.add_argument(
@@ -75,8 +82,9 @@ def _check(args: argparse.Namespace) -> tuple[Budget | None, float | None, dict[
     missing = [str(nb) for nb in args.notebooks if not nb.is_file()]
     if missing:
         raise UsageError(f"no such notebook: {', '.join(missing)}")
-    if args.report is not None and args.report.suffix.lstrip(".").lower() not in FORMATS:
-        raise UsageError(f"--report {args.report}: name the file .md, .html or .json")
+    for target in args.report:
+        if target.suffix.lstrip(".").lower() not in FORMATS:
+            raise UsageError(f"--report {target}: name the file .md, .html or .json")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a number of seconds > 0")
     try:
@@ -148,8 +156,8 @@ def _conclude(
     )
     title = "Carbon report: " + ", ".join(str(run.path) for run in runs)
     report = build_report(records, title, {"run": [str(run.path) for run in runs]}, baseline, history)
-    if args.report is not None:
-        print(f"jupyter carbon run: report written to {write_report(report, args.report)}")
+    for target in args.report:
+        print(f"jupyter carbon run: report written to {write_report(report, target)}")
     print(f"grade {report['grade']['letter']} (rubric v{report['grade']['rubric_version']})")
     gates = [
         check_budget(budget, report["totals"]["energy_j"], report["totals"]["gco2e"]) if budget else None,

@@ -70,10 +70,7 @@ def check_budget(budget: Budget, energy_j: float, gco2e: float | None) -> str | 
     if used <= budget.limit:
         return None
     over = (used - budget.limit) / budget.limit * 100 if budget.limit > 0 else float("inf")
-    return (
-        f"Over budget: the run used {budget.describe(used)}, the budget is {budget.describe(budget.limit)} "
-        f"(+{over:.0f} %)."
-    )
+    return f"Over budget: the run used {budget.describe(used)}, the budget is {budget.text} (+{over:.0f} %)."
 
 
 def check_baseline(comparison: dict[str, Any], max_increase: float) -> str | None:

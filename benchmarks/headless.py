@@ -1,0 +1,136 @@
+"""What ``jupyter carbon run`` adds to a notebook's execution, against plain ``jupyter nbconvert --execute``.
+
+Why this exists: CI jobs run notebooks headless, and measuring them must not make the job
+noticeably slower. Target: ratio <= 1.05 on a notebook of 50 short cells. Both commands run the
+same notebook as whole processes (start-up, kernel start, execution, writing the notebook), in
+alternating order within each round so that drift and neighbours' noise hit both alike; the
+carbon runs write to a throwaway ledger.
+
+Run from the repository root: ``python benchmarks/headless.py`` (JSON on stdout, progress on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def short_cells_notebook(path: Path, cells: int) -> None:
+    """``cells`` cells of a few microseconds each: what the measurement adds dominates, as in the worst case."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"x{i} = {i} * 2\nx{i}") for i in range(cells)
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        command,
+        env=env,
+        cwd=cwd,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cells", type=int, default=50)
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="pairs of runs (the order alternates)"
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        short_cells_notebook(work / "short.ipynb", args.cells)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(REPO / "server-ext"), os.environ.get("PYTHONPATH", "")]
+            ),
+            "JUPYTERLAB_CARBON_LEDGER_URL": f"sqlite:///{work / 'ledger.sqlite'}",
+        }
+        commands = {
+            "nbconvert": [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--execute",
+                "--to",
+                "notebook",
+                "--output",
+                "plain.ipynb",
+                "short.ipynb",
+            ],
+            "carbon": [
+                sys.executable,
+                "-m",
+                "jupyterlab_carbon.cli",
+                "run",
+                "short.ipynb",
+                "-o",
+                "carbon.ipynb",
+            ],
+        }
+        timed(
+            commands["carbon"], env, work
+        )  # warm the caches (imports, the kernel spec) for both
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for round_ in range(args.rounds):
+            order = list(commands) if round_ % 2 == 0 else list(reversed(commands))
+            for name in order:
+                times[name].append(timed(commands[name], env, work))
+            print(
+                f"round {round_ + 1}/{args.rounds}: "
+                + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in order),
+                file=sys.stderr,
+            )
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratios = [c / n for c, n in zip(times["carbon"], times["nbconvert"], strict=True)]
+    result: dict[str, Any] = {
+        "benchmark": "headless",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load": os.getloadavg(),
+        },
+        "cells": args.cells,
+        "rounds": args.rounds,
+        "seconds": times,
+        "median_s": medians,
+        "ratio_of_medians": medians["carbon"] / medians["nbconvert"],
+        "median_pair_ratio": statistics.median(ratios),
+        "target_ratio": 1.05,
+    }
+    json.dump(result, sys.stdout, indent=1)
+    print()
+
+
+if __name__ == "__main__":
+    main()
