@@ -38,9 +38,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "server-ext"))
 
-from jupyterlab_carbon.ledger import Ledger, RunQuery, schema, store
-from jupyterlab_carbon.records import ChannelEnergy, RunRecord
-from sqlalchemy import Connection, create_engine, insert, text
+from sqlalchemy import Connection, create_engine, insert, text  # noqa: E402
+
+from jupyterlab_carbon.ledger import Ledger, RunQuery, schema, store  # noqa: E402
+from jupyterlab_carbon.records import ChannelEnergy, RunRecord  # noqa: E402
 
 TARGET_MS = 50.0
 DAY = 86400.0
@@ -75,11 +76,7 @@ TAGS = ["baseline", "tuned", "gpu", "ablation", "final", "sweep"]
 
 
 def notebooks() -> list[str]:
-    return [
-        f"{project}/experiment-{i:02d}-{project}.ipynb"
-        for project in PROJECTS
-        for i in range(20)
-    ]
+    return [f"{project}/experiment-{i:02d}-{project}.ipynb" for project in PROJECTS for i in range(20)]
 
 
 def generate(rows: int, seed: int, now: float) -> Iterator[list[RunRecord]]:
@@ -93,11 +90,7 @@ def generate(rows: int, seed: int, now: float) -> Iterator[list[RunRecord]]:
         kernel += 1
         path = rng.choice(paths)
         user = rng.choice(USERS)
-        experiment = (
-            path
-            if rng.random() < 0.8
-            else f"{path.split('/')[0]} sweep {rng.randrange(5)}"
-        )
+        experiment = path if rng.random() < 0.8 else f"{path.split('/')[0]} sweep {rng.randrange(5)}"
         t = now - rng.random() * 365 * DAY
         for count in range(1, min(rng.randint(100, 500), rows - made) + 1):
             duration = rng.expovariate(1 / 20)
@@ -169,42 +162,24 @@ def queries(now: float) -> dict[str, Callable[[Ledger], Any]]:
 
     return {
         "list_page": lambda ledger: total(ledger.search(RunQuery(), limit=100)),
-        "list_page_one_user": lambda ledger: total(
-            ledger.search(RunQuery(visible_users=mine), limit=100)
-        ),
-        "list_page_by_co2e": lambda ledger: total(
-            ledger.search(RunQuery(), sort="co2e", limit=100)
-        ),
+        "list_page_one_user": lambda ledger: total(ledger.search(RunQuery(visible_users=mine), limit=100)),
+        "list_page_by_co2e": lambda ledger: total(ledger.search(RunQuery(), sort="co2e", limit=100)),
         "list_page_by_duration_asc": lambda ledger: total(
             ledger.search(RunQuery(), sort="duration_s", order="asc", limit=100)
         ),
-        "search_q_notebook": lambda ledger: total(
-            ledger.search(RunQuery(q="experiment-07-vision"), limit=100)
-        ),
-        "search_q_code": lambda ledger: total(
-            ledger.search(RunQuery(q="randomforest"), limit=100)
-        ),
+        "search_q_notebook": lambda ledger: total(ledger.search(RunQuery(q="experiment-07-vision"), limit=100)),
+        "search_q_code": lambda ledger: total(ledger.search(RunQuery(q="randomforest"), limit=100)),
         "search_q_one_user_month": lambda ledger: total(
-            ledger.search(
-                RunQuery(q="fraud", since=month, visible_users=mine), limit=100
-            )
+            ledger.search(RunQuery(q="fraud", since=month, visible_users=mine), limit=100)
         ),
         "search_experiment_month": lambda ledger: total(
             ledger.search(RunQuery(experiment=path, since=month), limit=100)
         ),
-        "search_tag": lambda ledger: total(
-            ledger.search(RunQuery(tags=("ablation",)), limit=100)
-        ),
-        "groups_experiment": lambda ledger: grouped(
-            ledger.groups(RunQuery(), "experiment")
-        ),
-        "groups_day_month": lambda ledger: grouped(
-            ledger.groups(RunQuery(since=month + 1234.5), "day")
-        ),
+        "search_tag": lambda ledger: total(ledger.search(RunQuery(tags=("ablation",)), limit=100)),
+        "groups_experiment": lambda ledger: grouped(ledger.groups(RunQuery(), "experiment")),
+        "groups_day_month": lambda ledger: grouped(ledger.groups(RunQuery(since=month + 1234.5), "day")),
         "groups_user": lambda ledger: grouped(ledger.groups(RunQuery(), "user")),
-        "groups_notebook_one_user": lambda ledger: grouped(
-            ledger.groups(RunQuery(visible_users=mine), "notebook")
-        ),
+        "groups_notebook_one_user": lambda ledger: grouped(ledger.groups(RunQuery(visible_users=mine), "notebook")),
         "experiments": lambda ledger: len(ledger.experiments(RunQuery())),
     }
 
@@ -253,9 +228,7 @@ def bulk_load(url: str, rows: int, seed: int, now: float) -> float:
                 [
                     {
                         "run_id": r.run_id,
-                        "text": schema.search_text(
-                            r.notebook_path, r.code_preview, r.experiment, r.tags
-                        ),
+                        "text": schema.search_text(r.notebook_path, r.code_preview, r.experiment, r.tags),
                     }
                     for r in batch
                 ],
@@ -268,21 +241,13 @@ def bulk_load(url: str, rows: int, seed: int, now: float) -> float:
         for _, _, ddl in rebuilt:
             conn.exec_driver_sql(ddl)
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(
-                f"INSERT INTO {schema.RUN_TEXT_FTS}({schema.RUN_TEXT_FTS}) VALUES ('rebuild')"
-            )
+            conn.exec_driver_sql(f"INSERT INTO {schema.RUN_TEXT_FTS}({schema.RUN_TEXT_FTS}) VALUES ('rebuild')")
         print("  bucket totals", file=sys.stderr)
         bucket_rows = schema.bucket_totals_select(schema.RUNS, conn.dialect.name)
-        conn.execute(
-            insert(schema.RUN_GROUPS).from_select(
-                list(bucket_rows.selected_columns.keys()), bucket_rows
-            )
-        )
+        conn.execute(insert(schema.RUN_GROUPS).from_select(list(bucket_rows.selected_columns.keys()), bucket_rows))
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE"
-            )
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     return time.perf_counter() - start
 
@@ -309,9 +274,7 @@ def write_latency(ledger: Ledger, now: float, batches: int = 30) -> dict[str, fl
     times = []
     for i, batch in enumerate(generate(20 * batches, 99, now)):
         for start in range(0, len(batch), 20):
-            fresh = [
-                replace(r, run_id=f"w{i}-{r.run_id}") for r in batch[start : start + 20]
-            ]
+            fresh = [replace(r, run_id=f"w{i}-{r.run_id}") for r in batch[start : start + 20]]
             begin = time.perf_counter()
             ledger.write_batch([], fresh)
             times.append((time.perf_counter() - begin) * 1000)
@@ -336,13 +299,9 @@ def database(kind: str, directory: Path) -> Iterator[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument(
-        "--database", choices=["sqlite", "postgresql", "both"], default="both"
-    )
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
@@ -369,17 +328,13 @@ def main() -> int:
             load_s = bulk_load(url, args.rows, args.seed, now)
             with Ledger(url) as ledger:
                 # A few runs in the trash, as a real ledger has.
-                ledger.set_deleted(
-                    [f"{kernel:06d}-0001" for kernel in range(1, 200)], True
-                )
+                ledger.set_deleted([f"{kernel:06d}-0001" for kernel in range(1, 200)], True)
                 print(f"{kind}: querying", file=sys.stderr)
                 load_avg = os.getloadavg()
                 figures = measure(ledger, now, args.repeats)
                 print(f"{kind}: writing", file=sys.stderr)
                 writes = write_latency(ledger, now)
-            slow = sorted(
-                name for name, figure in figures.items() if figure["p95_ms"] > TARGET_MS
-            )
+            slow = sorted(name for name, figure in figures.items() if figure["p95_ms"] > TARGET_MS)
             met = met and not slow
             result["databases"][kind] = {
                 "bulk_load_s": round(load_s, 1),
