@@ -86,25 +86,49 @@ export interface IBudgetProgress {
 }
 
 /**
- * The budget's progress: what the server reported once it was crossed, else (energy budgets) the
- * node energy so far as an estimate; carbon and cost budgets are only known to the server.
+ * The budget's progress: what the server reported once it was crossed, else the final figure in the
+ * budget's unit, else while running (energy budgets) the node energy so far as an estimate; carbon
+ * and cost budgets are only known to the server while the cell runs.
  */
-export function budgetProgress(budget: IWidgetBudget, meter: ILiveMeter | null): IBudgetProgress | null {
+export function budgetProgress(
+  budget: IWidgetBudget,
+  meter: ILiveMeter | null,
+  summary: IWidgetSummary = {}
+): IBudgetProgress | null {
   const max = budget.limit;
   if (max === undefined || !(max > 0)) {
     return null;
   }
-  const exceeded = budget.exceeded_at !== undefined && budget.exceeded_at !== null;
+  const crossed = budget.exceeded_at !== undefined && budget.exceeded_at !== null;
+  const final = finalAmount(budget, summary);
   let value: number | null = null;
   let estimated = false;
-  if (exceeded && budget.spent !== undefined) {
+  if (crossed && budget.spent !== undefined) {
     value = budget.spent;
+  } else if (final !== null) {
+    value = final;
   } else if (budget.kind === 'energy' && meter !== null) {
     value = meter.nodeJoules;
     estimated = true;
   }
   const fraction = value === null ? null : Math.min(1, Math.max(0, value / max));
-  return { max, value, fraction, exceeded: exceeded || (value !== null && !estimated && value >= max), estimated };
+  const exceeded = crossed || (summary.flags ?? []).includes(BUDGET_FLAG) || (final !== null && final >= max);
+  return { max, value, fraction, exceeded, estimated };
+}
+
+/** The flag of a run that crossed its budget. */
+export const BUDGET_FLAG = 'budget-exceeded';
+
+/** The final figure in the budget's unit, when the summary has it. */
+function finalAmount(budget: IWidgetBudget, summary: IWidgetSummary): number | null {
+  const amount = budget.kind === 'energy' ? summary.energy_j : budget.kind === 'carbon' ? summary.gco2e : summary.cost;
+  return amount === undefined || amount === null ? null : amount;
+}
+
+/** The budget as the server's record keeps it (`extra.budget`), when it was crossed. */
+export function budgetOfRun(run: IRun): IWidgetBudget | null {
+  const budget = run.extra?.budget as IWidgetBudget | undefined;
+  return budget && typeof budget === 'object' && typeof budget.exceeded_at === 'number' ? budget : null;
 }
 
 /** The widget's summary of the server's run record. */

@@ -3,9 +3,10 @@ import { TranslationBundle } from '@jupyterlab/translation';
 
 import { LedgerClient } from '../client/ledger';
 import { formatCarbon, formatCost, formatDuration, formatEnergy, formatPower } from '../format';
-import { CarbonEvent, ICarbonClient, IRun } from '../tokens';
+import { CarbonEvent, IBudgetCrossing, ICarbonClient, IRun } from '../tokens';
 import {
   addPower,
+  budgetOfRun,
   budgetProgress,
   elapsedSeconds,
   historyOf,
@@ -21,6 +22,9 @@ import { historyChart, sparkline } from './svg';
 
 /** The module name the kernel's widget names (`_model_module`). */
 export const MODULE_NAME = 'jupyterlab-carbon';
+
+/** How many budget crossings are remembered for widgets not drawn yet. */
+const MAX_CROSSINGS = 100;
 
 /** How many earlier runs of the experiment the chart shows. */
 const HISTORY_LIMIT = 20;
@@ -38,6 +42,16 @@ export interface IWidgetClasses {
  */
 export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, version: string): IWidgetClasses {
   const ledger = new LedgerClient();
+  // Budgets crossed, by msg_id: the server may say so before the kernel's widget reaches the page.
+  const crossings = new Map<string, IBudgetCrossing>();
+  client.events.connect((_, event) => {
+    if (event.type === 'budget') {
+      crossings.set(event.msg_id, event.budget);
+      if (crossings.size > MAX_CROSSINGS) {
+        crossings.delete(crossings.keys().next().value as string);
+      }
+    }
+  });
 
   class CarbonModel extends DOMWidgetModel {
     static serializers: ISerializers = { ...DOMWidgetModel.serializers };
@@ -62,16 +76,21 @@ export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, v
       };
     }
 
-    /** Node power integrated since the start; null once the body ended. */
-    meter: ILiveMeter | null = null;
+    /**
+     * Node power integrated since the start; null once the body ended. Declared, not initialised:
+     * Backbone calls initialize() from its constructor, before class field initialisers would run.
+     */
+    declare meter: ILiveMeter | null;
 
     initialize(
       attributes: Backbone.ObjectHash,
       options: { model_id: string; comm?: unknown; widget_manager: any }
     ): void {
       super.initialize(attributes, options);
-      if (this.get('status') === 'running') {
-        this.meter = startMeter(this.get('started_at') as number);
+      this.meter = this.get('status') === 'running' ? startMeter(this.get('started_at') as number) : null;
+      const crossing = crossings.get(this.get('msg_id') as string);
+      if (crossing) {
+        this._addBudget(crossing);
       }
       this.on('change:status', () => {
         if (this.get('status') !== 'running') {
@@ -86,7 +105,16 @@ export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, v
     /** The server's record of this execution arrived (or was found): its figures replace the kernel's. */
     setRun(run: IRun): void {
       this.meter = null;
+      const budget = budgetOfRun(run);
+      if (budget) {
+        this.set('budget', { ...(this.get('budget') as IWidgetBudget), ...budget });
+      }
       this.set('summary', summaryOfRun(run));
+      this.save_changes();
+    }
+
+    private _addBudget(crossing: IBudgetCrossing): void {
+      this.set('budget', { ...(this.get('budget') as IWidgetBudget), ...crossing });
       this.save_changes();
     }
 
@@ -98,8 +126,7 @@ export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, v
           this.trigger('carbon:changed');
         }
       } else if (event.type === 'budget' && event.msg_id === msgId) {
-        this.set('budget', { ...(this.get('budget') as IWidgetBudget), ...event.budget });
-        this.save_changes();
+        this._addBudget(event.budget);
       } else if (event.type === 'run' && event.run.msg_id === msgId) {
         this.setRun(event.run);
       }
@@ -230,7 +257,7 @@ export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, v
 
     private _budget(meter: ILiveMeter | null): HTMLElement | null {
       const budget = this.model.get('budget') as IWidgetBudget;
-      const progress = budgetProgress(budget, meter);
+      const progress = budgetProgress(budget, meter, this._summary);
       if (!progress) {
         return null;
       }
@@ -244,7 +271,9 @@ export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, v
       label.textContent = progress.exceeded
         ? trans.__('Budget %1 exceeded: %2 spent (%3)', budget.text ?? '', spent ?? '–', budget.on_budget ?? 'warn')
         : spent === null
-          ? trans.__('Budget %1: checked by the server', budget.text ?? '')
+          ? this._status === 'running'
+            ? trans.__('Budget %1: checked by the server', budget.text ?? '')
+            : trans.__('Budget %1: not exceeded', budget.text ?? '')
           : progress.estimated
             ? trans.__('Budget %1: at most %2 so far (node energy)', budget.text ?? '', spent)
             : trans.__('Budget %1: %2 spent', budget.text ?? '', spent);

@@ -5,6 +5,7 @@ import { budgetWarningText, clearBudget, markBudget } from '../../badges/budget'
 import { IRun } from '../../tokens';
 import {
   addPower,
+  budgetOfRun,
   budgetProgress,
   elapsedSeconds,
   historyOf,
@@ -89,6 +90,26 @@ describe('budget progress', () => {
     });
     const crossed = budgetProgress({ ...budget, spent: 41, exceeded_at: 3 }, meter);
     expect(crossed).toEqual({ max: 40, value: 41, fraction: 1, exceeded: true, estimated: false });
+  });
+
+  it('shows the final figure in the budget unit once the run ends, and the flag as a warning', () => {
+    const carbon = { kind: 'carbon' as const, limit: 2, text: '2g' };
+    expect(budgetProgress(carbon, null, { gco2e: 1 })).toEqual({
+      max: 2,
+      value: 1,
+      fraction: 0.5,
+      exceeded: false,
+      estimated: false
+    });
+    expect(budgetProgress(carbon, null, { gco2e: 1, flags: ['budget-exceeded'] })?.exceeded).toBe(true);
+    expect(budgetProgress({ kind: 'cost', limit: 0.1, text: '0.10EUR' }, null, { cost: 0.2 })?.exceeded).toBe(true);
+  });
+
+  it('reads a crossed budget from the run record only', () => {
+    const crossed = { kind: 'energy', limit: 1, spent: 2, exceeded_at: 5, text: '1J' };
+    expect(budgetOfRun(run({ extra: { budget: crossed } }))).toEqual(crossed);
+    expect(budgetOfRun(run({ extra: { budget: { kind: 'energy', limit: 1, text: '1J' } } }))).toBeNull();
+    expect(budgetOfRun(run({}))).toBeNull();
   });
 
   it('leaves carbon and cost budgets to the server and skips missing ones', () => {
