@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,8 +36,8 @@ class CarbonCollector(Collector):
     def __init__(self, sampler: Sampler) -> None:
         self._sampler = sampler
         self._lock = threading.Lock()
-        self._energy: Counter[tuple[str, str]] = Counter()
-        self._grams: Counter[tuple[str, str]] = Counter()
+        self._energy: defaultdict[tuple[str, str], float] = defaultdict(float)
+        self._grams: defaultdict[tuple[str, str], float] = defaultdict(float)
         self._statuses: Counter[str] = Counter()
         self._flags: Counter[str] = Counter()
 
