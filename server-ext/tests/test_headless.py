@@ -227,3 +227,16 @@ def test_usage_errors_exit_3(tmp_path: Path, env: dict[str, str]) -> None:
     for args, message in cases.items():
         result = carbon(env, tmp_path, *args)
         assert (result.returncode, message in result.stderr) == (3, True), (args, result.stderr)
+
+
+def test_the_demo_runs_measured(tmp_path: Path, env: dict[str, str]) -> None:
+    """examples/demo.ipynb as a user would run it headless (a 5 s busy cell, a PyTorch cell)."""
+    demo = REPO / "examples" / "demo.ipynb"
+    result = carbon(env, tmp_path, "run", demo, "-o", "demo.ipynb", "--report", "demo.md")
+    assert result.returncode == 0, result.stderr
+    executed = nbformat.read(tmp_path / "demo.ipynb", as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert code and all(c.metadata["jupyterlab-carbon"]["energy_j"] > 0 for c in code)
+    busy = code[1].metadata["jupyterlab-carbon"]
+    assert busy["duration_s"] >= 5 and busy["status"] == "ok"
+    assert "## Top cells by energy" in (tmp_path / "demo.md").read_text()
