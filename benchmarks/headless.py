@@ -56,6 +56,29 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
+def edge_cost_ms(pairs: int) -> dict[str, float]:
+    """What ``jupyter carbon run`` adds on nbclient's loop per cell: two edge reads (meters, process tree)."""
+    sys.path.insert(0, str(REPO / "server-ext"))
+    from jupyterlab_carbon.measurement import Monitor, read_edge
+
+    monitor = Monitor.open()
+    try:
+        costs = []
+        for _ in range(pairs):
+            started = time.perf_counter()
+            read_edge(monitor.sampler, monitor.tree, refresh=True)
+            read_edge(monitor.sampler, monitor.tree, refresh=True)
+            costs.append((time.perf_counter() - started) * 1000)
+    finally:
+        monitor.close()
+    costs.sort()
+    return {
+        "median": statistics.median(costs),
+        "p90": costs[int(0.9 * len(costs))],
+        "pairs": pairs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", type=int, default=50)
@@ -110,6 +133,8 @@ def main() -> None:
                 + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in order),
                 file=sys.stderr,
             )
+    edges = edge_cost_ms(200)
+    print(f"two edge reads per cell: median {edges['median']:.2f} ms", file=sys.stderr)
     medians = {name: statistics.median(values) for name, values in times.items()}
     ratios = [c / n for c, n in zip(times["carbon"], times["nbconvert"], strict=True)]
     result: dict[str, Any] = {
@@ -127,6 +152,7 @@ def main() -> None:
         "ratio_of_medians": medians["carbon"] / medians["nbconvert"],
         "median_pair_ratio": statistics.median(ratios),
         "target_ratio": 1.05,
+        "edge_reads_per_cell_ms": edges,
     }
     json.dump(result, sys.stdout, indent=1)
     print()

@@ -51,7 +51,7 @@ def carbon_statement(report: dict[str, Any]) -> str:
             f"({intensity['source']}{year}){assumed}, this corresponds to {carbon_text(totals['gco2e'])}."
         )
     sentences.append(
-        f"Energy was measured with {_join(methods)} and attributed to the notebook's kernel by its share of "
-        f"CPU time and GPU use, using {tool['name']} {tool['version']}."
+        f"The energy figures come from {_join(methods)}, attributed to the notebook's kernel by its share of "
+        f"CPU time and GPU use, as computed by {tool['name']} {tool['version']}."
     )
     return " ".join(sentences)
