@@ -39,17 +39,17 @@ export function basisWords(trans: TranslationBundle, basis: IPrediction['basis']
   const runs = basis.runs ?? 0;
   const words: Record<PredictionBasisKind, string> = {
     history: trans._n(
-      "from this cell's %1 earlier run (same code)",
-      "from the median of this cell's %1 earlier runs (same code)",
+      "this cell's %1 earlier run (same code)",
+      "the median of this cell's %1 earlier runs (same code)",
       runs
     ),
-    'flops-scaled': trans.__("from an earlier run's counted FLOPs, scaled by the sizes in the new code"),
-    'flops-declared': trans.__('from the FLOPs the cell declares (%%carbon --predict)'),
-    calibration: trans.__("from this node's calibration (achieved FLOP/s and power)"),
-    prior: trans.__('from hardware priors (no calibration yet: a wider interval)')
+    'flops-scaled': trans.__("an earlier run's counted FLOPs, scaled by the sizes in the new code"),
+    'flops-declared': trans.__('the FLOPs the cell declares (%%carbon --predict)'),
+    calibration: trans.__("this node's calibration (achieved FLOP/s and power)"),
+    prior: trans.__('hardware priors (no calibration yet: a wider interval)')
   };
-  const known = words[basis.kind] ?? trans.__('from an unknown basis');
-  return basis.text ? trans.__('Based %1: %2.', known, basis.text) : trans.__('Based %1.', known);
+  const known = words[basis.kind] ?? trans.__('an unknown basis');
+  return basis.text ? trans.__('Based on %1 (%2).', known, basis.text) : trans.__('Based on %1.', known);
 }
 
 function range(range: IPredictedRange, format: (value: number) => string, trans: TranslationBundle): string {

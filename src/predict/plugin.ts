@@ -1,4 +1,5 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookCellExecutor, runCell } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -10,6 +11,9 @@ import { CellGate } from './gate';
 import { lookupPrediction } from './lookup';
 import { readPredictSettings } from './threshold';
 import { DEFAULT_PREDICT_SETTINGS, IPredictSettings } from './types';
+
+/** Command that turns the gate on or off. */
+export const TOGGLE_GATE_COMMAND = 'carbon:toggle-prediction-gate';
 
 /** The badges' settings plugin, whose energy unit the dialog follows. */
 const BADGES_PLUGIN = 'jupyterlab-carbon:badges';
@@ -43,11 +47,12 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
   description: 'Predicts the energy, carbon, cost and duration of a cell before it runs and asks above a threshold.',
   autoStart: true,
   provides: INotebookCellExecutor,
-  optional: [ISettingRegistry, ITranslator],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette],
   activate: (
-    _app: JupyterFrontEnd,
+    app: JupyterFrontEnd,
     settingRegistry: ISettingRegistry | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
   ): INotebookCellExecutor => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_carbon');
     let settings: IPredictSettings = { ...DEFAULT_PREDICT_SETTINGS };
@@ -71,10 +76,28 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       rememberDontAsk: ({ options }) => setDontAsk(options.cell.model)
     });
 
+    let registrySettings: ISettingRegistry.ISettings | null = null;
+    app.commands.addCommand(TOGGLE_GATE_COMMAND, {
+      label: trans.__('Predict Cells Before They Run'),
+      caption: trans.__('Look up what each cell is predicted to use, and ask first above your thresholds'),
+      isToggled: () => settings.enabled,
+      execute: async () => {
+        if (registrySettings) {
+          await registrySettings.set('enabled', !settings.enabled);
+        } else {
+          settings = { ...settings, enabled: !settings.enabled };
+          app.commands.notifyCommandChanged(TOGGLE_GATE_COMMAND);
+        }
+      }
+    });
+    palette?.addItem({ command: TOGGLE_GATE_COMMAND, category: trans.__('Carbon') });
+
     if (settingRegistry) {
       void settingRegistry.load(predictPlugin.id).then(loaded => {
+        registrySettings = loaded;
         const read = (): void => {
           settings = readPredictSettings(loaded.composite as Record<string, unknown>, DEFAULT_PREDICT_SETTINGS);
+          app.commands.notifyCommandChanged(TOGGLE_GATE_COMMAND);
         };
         loaded.changed.connect(read);
         read();

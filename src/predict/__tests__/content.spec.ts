@@ -24,7 +24,7 @@ describe('the dialog content', () => {
     expect(cell.figures[3].value).toMatch(/40 ?min/);
     expect(cell.exceeded).toMatch(/Over your threshold: energy above 10.*Wh/);
     expect(cell.basis).toBe(
-      "Based from the median of this cell's 5 earlier runs (same code): median of this cell's 5 earlier runs (same code)."
+      "Based on the median of this cell's 5 earlier runs (same code) (median of this cell's 5 earlier runs (same code))."
     );
   });
 

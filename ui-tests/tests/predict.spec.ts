@@ -1,0 +1,167 @@
+import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { Locator, Page } from '@playwright/test';
+
+const NOTEBOOK = 'predict.ipynb';
+const CELLS = ['import time\ntime.sleep(0.3)\ntrained = 1', 'evaluated = sum(range(10 ** 6))'];
+const DIALOG = '.jp-Dialog';
+const CHIP = '.jp-carbon-Badge-chip';
+const FINAL = /^⚡ (?!running).*\d.*(Wh|J)/;
+
+test.use({
+  autoGoto: false,
+  // A threshold every cell is above, so the second run of a cell (the history basis) asks.
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    'jupyterlab-carbon:predict': { enabled: true, energy_wh: 0.000001, duration_s: null }
+  },
+  // The notebook is opened by URL: galata's own wait (the launcher, the file browser, 15 s each)
+  // fails on a loaded machine.
+  waitForApplication: async ({ baseURL }, use) => {
+    void baseURL;
+    await use(async page => {
+      await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+      await page.locator('.jp-NotebookPanel').waitFor({ timeout: 60000 });
+    });
+  }
+});
+
+/** An nbformat 4 notebook of code cells. */
+function notebookJSON(sources: string[]): string {
+  return JSON.stringify({
+    cells: sources.map(source => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source })),
+    metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+/** The execution counts of the code cells, as their prompts show them. */
+async function prompts(page: IJupyterLabPageFixture): Promise<string[]> {
+  return (await page.locator('.jp-Notebook .jp-CodeCell .jp-InputPrompt').allTextContents()).map(t => t.trim());
+}
+
+/** One of the dialog's own buttons (not the title bar's close button, also named Cancel). */
+function dialogButton(page: IJupyterLabPageFixture, label: string): Locator {
+  return page
+    .locator(`${DIALOG} .jp-Dialog-footer button.jp-Dialog-button`)
+    .filter({ hasText: new RegExp(`^${label}$`) });
+}
+
+/** Run one cell from the keyboard (galata's runCell would wait through the dialog). */
+async function runCellByKeyboard(page: IJupyterLabPageFixture, index: number): Promise<void> {
+  await page.locator('.jp-Notebook .jp-CodeCell').nth(index).locator('.jp-InputPrompt').click();
+  await page.keyboard.press('Control+Enter');
+}
+
+/** Wait until every code cell's run is in the ledger (its badge shows the final figure). */
+async function waitForRuns(page: IJupyterLabPageFixture, runs: string[]): Promise<void> {
+  const cells = page.locator('.jp-Notebook .jp-CodeCell');
+  for (let i = 0; i < runs.length; i++) {
+    await expect(cells.nth(i).locator('.jp-InputPrompt')).toHaveText(runs[i], { timeout: 30000 });
+    await expect(cells.nth(i).locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
+  }
+}
+
+test.describe('prediction gate', () => {
+  test.beforeEach(async ({ page, tmpPath }) => {
+    await page.contents.uploadContent(notebookJSON(CELLS), 'text', `${tmpPath}/${NOTEBOOK}`);
+    // Playwright's own navigation: galata's goto waits 15 s for the application, too short here.
+    await (page as unknown as { page: Page }).page.goto(`lab/tree/${tmpPath}/${NOTEBOOK}`);
+    await page.waitForFunction(() => !!window.jupyterapp?.shell, null, { timeout: 60000 });
+    await expect(page.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(CELLS.length, { timeout: 60000 });
+    await page.waitForFunction(
+      () => {
+        const panel = window.jupyterapp.shell.currentWidget as unknown as {
+          sessionContext?: { session?: { kernel?: { status: string } | null } | null };
+        } | null;
+        return panel?.sessionContext?.session?.kernel?.status === 'idle';
+      },
+      null,
+      { timeout: 60000 }
+    );
+  });
+
+  test('asks above the threshold: Run All once, Cancel, Run, Don’t ask again; the popover compares', async ({
+    page
+  }) => {
+    // First runs: nothing is known yet, so nothing asks.
+    await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
+    await expect(page.locator(DIALOG)).toHaveCount(0);
+    await waitForRuns(page, ['[1]:', '[2]:']);
+
+    // Run All: one dialog listing both cells, from their history.
+    void page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
+    const dialog = page.locator(DIALOG);
+    await expect(dialog).toBeVisible({ timeout: 10000 });
+    // Both cells are above the threshold; on a loaded machine a lookup can pass its 250 ms and
+    // that cell goes unasked (by design), so the list holds one or both.
+    await expect(dialog).toContainText(/Run (an expensive cell|2 expensive cells)\?/);
+    await expect(dialog).toContainText('Cell 1: import time');
+    await expect(dialog).toContainText(/earlier run/);
+    await expect(dialog).toContainText('Greenest grid zones');
+    await page.screenshot({ path: test.info().outputPath('gate-run-all.png') });
+    await dialogButton(page, 'Cancel').click();
+    await expect(dialog).toHaveCount(0);
+    await page.waitForTimeout(1000);
+    await expect(dialog).toHaveCount(0); // asked once for the whole run
+    expect(await prompts(page)).toEqual(['[1]:', '[2]:']); // nothing ran
+
+    // One cell: Cancel does not run it.
+    await runCellByKeyboard(page, 0);
+    await expect(dialog).toBeVisible({ timeout: 10000 });
+    await expect(dialog).toContainText('Run an expensive cell?');
+    await expect(dialog.locator('dt')).toHaveText(['Energy', 'CO₂e', 'Cost', 'Duration']);
+    await page.screenshot({ path: test.info().outputPath('gate-one-cell.png') });
+    await dialogButton(page, 'Cancel').click();
+    await page.waitForTimeout(1000);
+    expect(await prompts(page)).toEqual(['[1]:', '[2]:']);
+
+    // Run runs it.
+    await runCellByKeyboard(page, 0);
+    await expect(dialog).toBeVisible({ timeout: 10000 });
+    await dialogButton(page, 'Run').click();
+    await waitForRuns(page, ['[3]:']);
+
+    // The popover sets the prediction against the measurement.
+    await expect
+      .poll(
+        () =>
+          page.evaluate(() => {
+            const panel = window.jupyterapp.shell.currentWidget as unknown as {
+              content: { widgets: Array<{ model: { getMetadata(key: string): unknown } }> };
+            };
+            const summary = panel.content.widgets[0].model.getMetadata('jupyterlab-carbon') as {
+              prediction?: unknown;
+            } | null;
+            return summary?.prediction ?? null;
+          }),
+        { timeout: 30000 }
+      )
+      .not.toBeNull();
+    const chip = page.locator('.jp-Notebook .jp-CodeCell').nth(0).locator(CHIP);
+    await chip.click();
+    const popover = page.locator('.jp-carbon-Popover');
+    await expect(popover).toContainText('Predicted vs measured');
+    await expect(popover).toContainText(/Energy: predicted .*, measured /);
+    await expect(popover).toContainText(/Error: [+−±]\d+ % of the predicted energy/);
+    await popover.locator('.jp-carbon-Popover-prediction').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: test.info().outputPath('popover-predicted.png') });
+    await page.keyboard.press('Escape');
+
+    // Don't ask again: runs now, and is remembered in the cell's metadata.
+    await runCellByKeyboard(page, 0);
+    await expect(dialog).toBeVisible({ timeout: 10000 });
+    await dialogButton(page, "Don't ask again for this cell").click();
+    await waitForRuns(page, ['[4]:']);
+    const remembered = await page.evaluate(() => {
+      const panel = window.jupyterapp.shell.currentWidget as unknown as {
+        content: { widgets: Array<{ model: { getMetadata(key: string): unknown } }> };
+      };
+      return panel.content.widgets[0].model.getMetadata('carbon');
+    });
+    expect(remembered).toEqual({ predict: { dont_ask: true } });
+    await runCellByKeyboard(page, 0);
+    await waitForRuns(page, ['[5]:']);
+    await expect(dialog).toHaveCount(0);
+  });
+});
