@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import start_new_kernel
+
 from jupyterlab_carbon.intensity import IntensitySettings, resolve_intensity
 from jupyterlab_carbon.ledger import Ledger, RunQuery
 from jupyterlab_carbon.predict.calculator import TrainingRun, estimate_training
@@ -81,9 +82,7 @@ def run(client: Any, code: str) -> str:
             out += msg["content"]["text"]
         elif msg["msg_type"] == "error":
             raise RuntimeError("\n".join(msg["content"]["traceback"]))
-        elif (
-            msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
-        ):
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             return out
 
 
@@ -96,9 +95,7 @@ def node_benchmark(steps: int, repeats: int) -> dict[str, Any]:
         try:
             run(client, "%load_ext jupyterlab_carbon")
             run(client, SETUP)
-            for repeat in range(
-                repeats
-            ):  # interleaved: a slow minute on a shared machine hits every size
+            for repeat in range(repeats):  # interleaved: a slow minute on a shared machine hits every size
                 for size in (1, 2, 4):
                     log(f"size {size}: {size * steps} steps ({repeat + 1}/{repeats})")
                     run(client, TRAIN.format(steps=size * steps))
@@ -107,9 +104,7 @@ def node_benchmark(steps: int, repeats: int) -> dict[str, Any]:
             fit = next(iter(calibrate(calibration_runs).values()))
             declared = float(run(client, DECLARE.format(steps=8 * steps)).strip())
             energy, duration = fit.predict(declared)
-            log(
-                f"size 8: {8 * steps} steps, predicted {energy.p50:.1f} J; measuring it {repeats} times"
-            )
+            log(f"size 8: {8 * steps} steps, predicted {energy.p50:.1f} J; measuring it {repeats} times")
             for _ in range(repeats):
                 run(client, TRAIN.format(steps=8 * steps))
             with Ledger(url) as ledger:
@@ -166,9 +161,7 @@ def published_benchmark() -> dict[str, Any]:
         )
     errors = [abs(r["error_pct"]) for r in rows]
     return {
-        "priors_fitted_on": {
-            family: list(models) for family, (_, models) in fitted_mfu().items()
-        },
+        "priors_fitted_on": {family: list(models) for family, (_, models) in fitted_mfu().items()},
         "priors": {family: mfu for family, (mfu, _) in fitted_mfu().items()},
         "held_out": rows,
         "unscored": [r.model for r in published_runs() if r.split == "unscored"],
@@ -209,15 +202,9 @@ def lookup_benchmark(runs: int, lookups: int) -> dict[str, Any]:
         codes = [f"train(step={i})" for i in range(500)]
         for start in range(0, runs, 1000):
             batch = range(start, min(start + 1000, runs))
-            ledger.write_batch(
-                [], [_record(i, code_hash(codes[i % 500])) for i in batch]
-            )
-        service = PredictionService(
-            ledger, lambda: resolve_intensity(IntensitySettings()), lambda: (None, None)
-        )
-        service.lookup(
-            LookupRequest("k", "nb0.ipynb", "cell0", "warm-up")
-        )  # intensity and calibration cached
+            ledger.write_batch([], [_record(i, code_hash(codes[i % 500])) for i in batch])
+        service = PredictionService(ledger, lambda: resolve_intensity(IntensitySettings()), lambda: (None, None))
+        service.lookup(LookupRequest("k", "nb0.ipynb", "cell0", "warm-up"))  # intensity and calibration cached
         result: dict[str, Any] = {"ledger_runs": runs, "lookups": lookups}
         cases = {
             # first lookup of each code: one indexed query each
@@ -242,12 +229,8 @@ def lookup_benchmark(runs: int, lookups: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--steps", type=int, default=100, help="training steps of size 1"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=100, help="training steps of size 1")
     parser.add_argument(
         "--repeats",
         type=int,
