@@ -2,6 +2,9 @@ import { IHistory, sparklinePoints } from './state';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
+/** The widest slot of one run in the history chart (px). */
+const MAX_SLOT = 16;
+
 /** An SVG element with attributes (DOM calls only: no markup is parsed). */
 export function svgElement<K extends keyof SVGElementTagNameMap>(
   tag: K,
@@ -31,14 +34,16 @@ export function historyChart(
   history: IHistory,
   label: string,
   titleOf: (index: number) => string,
-  width = 320,
-  height = 90
+  maxWidth = 320,
+  height = 60
 ): SVGSVGElement {
+  const count = history.marks.length;
+  // Slots of at most MAX_SLOT px: a few runs stay thin bars rather than filling the width.
+  const slot = Math.min(MAX_SLOT, maxWidth / Math.max(count, 1));
+  const width = Math.max(slot * count, 1);
   const svg = svgElement('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' });
   svg.classList.add('jp-carbon-Widget-history');
   svg.setAttribute('aria-label', label);
-  const count = history.marks.length;
-  const slot = width / Math.max(count, 1);
   const barWidth = Math.max(2, slot * 0.7);
   const points: string[] = [];
   history.marks.forEach((mark, index) => {

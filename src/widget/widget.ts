@@ -232,8 +232,8 @@ export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, v
       Private.figure(figures, trans.__('Elapsed'), formatDuration(elapsedSeconds(meter, Date.now() / 1000)));
       Private.figure(
         figures,
-        trans.__('Energy so far (node power integrated, estimate)'),
-        formatEnergy(meter.nodeJoules),
+        trans.__('Energy so far'),
+        trans.__('%1 (node power integrated, estimate)', formatEnergy(meter.nodeJoules)),
         trans.__('The whole node’s power over the run; the cell’s own share arrives with the run record.')
       );
       Private.figure(figures, trans.__('Node power'), formatPower(meter.lastWatts));
@@ -350,14 +350,16 @@ export function widgetClasses(client: ICarbonClient, trans: TranslationBundle, v
         return box;
       }
       const history = historyOf(this._history, this._summary.run_id ?? null);
+      const top = formatEnergy(history.maxEnergyJ);
       caption.textContent = history.metricName
         ? trans.__(
-            'Last %1 runs of %2: energy (bars) and %3 (line)',
+            'Last %1 runs of %2: energy (bars, up to %3) and %4 (line)',
             history.marks.length,
             experiment,
+            top,
             history.metricName
           )
-        : trans.__('Last %1 runs of %2: energy', history.marks.length, experiment);
+        : trans.__('Last %1 runs of %2: energy (bars, up to %3)', history.marks.length, experiment, top);
       const chart = historyChart(history, caption.textContent, index => {
         const mark = history.marks[index];
         const when = new Date(mark.startedAt * 1000).toLocaleString();

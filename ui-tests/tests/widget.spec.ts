@@ -1,0 +1,55 @@
+import { expect, test } from '@jupyterlab/galata';
+
+// About 3 s of busy CPU under a 1 J budget: the modeled meter crosses it within the first second.
+const CELL = '%%carbon -e demo --budget 1J\nimport time\nstart = time.time()\nwhile time.time() - start < 3:\n    pass';
+const WIDGET = '.jp-carbon-Widget';
+
+test.use({ autoGoto: true });
+
+/** A one-cell Python notebook. */
+function notebook(source: string): string {
+  return JSON.stringify({
+    cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source }],
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+for (const theme of ['light', 'dark'] as const) {
+  test(`the %%carbon widget is live while the cell runs, then final (${theme})`, async ({ page, tmpPath }) => {
+    if (theme === 'dark') {
+      await page.theme.setDarkTheme();
+    }
+    const name = `widget-${theme}.ipynb`;
+    await page.contents.uploadContent(notebook(CELL), 'text', `${tmpPath}/${name}`);
+    await page.filebrowser.openDirectory(tmpPath);
+    await page.notebook.openByPath(`${tmpPath}/${name}`);
+    await page.notebook.activate(name);
+    await page.notebook.selectCells(0);
+    await page.keyboard.press('Control+Enter');
+
+    const widget = page.locator(WIDGET);
+    await expect(widget).toHaveAttribute('data-status', 'running', { timeout: 30000 });
+    await expect(widget.locator('dd').nth(1)).toContainText('(node power integrated, estimate)');
+    const bar = widget.getByRole('progressbar');
+    await expect(bar).toHaveAttribute('aria-valuemax', '1');
+    await expect(bar).toHaveAttribute('aria-valuenow', /\d/);
+    // The server crossed the budget: the bar and the running cell's badge warn.
+    await expect(widget.locator('.jp-carbon-Widget-budget.jp-mod-warning')).toContainText('exceeded', {
+      timeout: 10000
+    });
+    await expect(page.locator('.jp-carbon-Badge-budget')).toContainText('Over budget');
+    await expect(widget.locator('.jp-carbon-Widget-sparkline polyline')).toHaveAttribute('points', /,/);
+    await page.screenshot({ path: test.info().outputPath(`widget-live-${theme}.png`) });
+
+    await expect(widget).toHaveAttribute('data-status', 'ok', { timeout: 30000 });
+    const final = widget.getByRole('status');
+    await expect(final).toContainText('server record', { timeout: 30000 });
+    await expect(final).toContainText('modeled');
+    await expect(final).toContainText('budget-exceeded');
+    await expect(widget.locator('figcaption')).toContainText('runs of demo: energy');
+    await expect(widget.locator('.jp-carbon-Widget-history rect.jp-mod-current')).toHaveCount(1);
+    await page.screenshot({ path: test.info().outputPath(`widget-final-${theme}.png`) });
+  });
+}
