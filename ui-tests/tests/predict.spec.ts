@@ -122,6 +122,22 @@ test.describe('prediction gate', () => {
     await dialogButton(page, 'Run').click();
     await waitForRuns(page, ['[3]:']);
 
+    // Don't ask again: runs now, and is remembered in the cell's metadata.
+    await runCellByKeyboard(page, 0);
+    await expect(dialog).toBeVisible({ timeout: 10000 });
+    await dialogButton(page, "Don't ask again for this cell").click();
+    await waitForRuns(page, ['[4]:']);
+    const remembered = await page.evaluate(() => {
+      const panel = window.jupyterapp.shell.currentWidget as unknown as {
+        content: { widgets: Array<{ model: { getMetadata(key: string): unknown } }> };
+      };
+      return panel.content.widgets[0].model.getMetadata('carbon');
+    });
+    expect(remembered).toEqual({ predict: { dont_ask: true } });
+    await runCellByKeyboard(page, 0);
+    await waitForRuns(page, ['[5]:']);
+    await expect(dialog).toHaveCount(0);
+
     // The popover sets the prediction against the measurement.
     await expect
       .poll(
@@ -147,21 +163,5 @@ test.describe('prediction gate', () => {
     await popover.locator('.jp-carbon-Popover-prediction').scrollIntoViewIfNeeded();
     await page.screenshot({ path: test.info().outputPath('popover-predicted.png') });
     await page.keyboard.press('Escape');
-
-    // Don't ask again: runs now, and is remembered in the cell's metadata.
-    await runCellByKeyboard(page, 0);
-    await expect(dialog).toBeVisible({ timeout: 10000 });
-    await dialogButton(page, "Don't ask again for this cell").click();
-    await waitForRuns(page, ['[4]:']);
-    const remembered = await page.evaluate(() => {
-      const panel = window.jupyterapp.shell.currentWidget as unknown as {
-        content: { widgets: Array<{ model: { getMetadata(key: string): unknown } }> };
-      };
-      return panel.content.widgets[0].model.getMetadata('carbon');
-    });
-    expect(remembered).toEqual({ predict: { dont_ask: true } });
-    await runCellByKeyboard(page, 0);
-    await waitForRuns(page, ['[5]:']);
-    await expect(dialog).toHaveCount(0);
   });
 });
