@@ -71,7 +71,11 @@ const server = spawn(
     `--ServerApp.port=${PORT}`,
     `--ServerApp.root_dir=${serverRoot}`
   ],
-  { cwd: path.join(root, 'ui-tests'), env: { ...process.env, JUPYTER_DATA_DIR: dataDir }, stdio: ['ignore', 'ignore', process.env.GATE_BENCH_SERVER_LOG ? 'inherit' : 'ignore'] }
+  {
+    cwd: path.join(root, 'ui-tests'),
+    env: { ...process.env, JUPYTER_DATA_DIR: dataDir },
+    stdio: ['ignore', 'ignore', process.env.GATE_BENCH_SERVER_LOG ? 'inherit' : 'ignore']
+  }
 );
 
 let browser;
