@@ -1,0 +1,318 @@
+/**
+ * What the compare view shows, computed from the runs as pure functions: the rows of the table,
+ * the code comparison and the inputs of the charts.
+ */
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import type { IDeviceEnergy, IEnergyMetric, IPowerSeries, IRunCarbon, ITimelinePoint } from '../charts/specs';
+import { formatCarbon, formatCost, formatDuration, formatEnergy, significant } from '../format';
+import { ICompareRun } from './api';
+
+/** A run's emissions, cost and the factors behind them, read defensively from its `impact`. */
+export interface IImpactFigures {
+  gco2e: number | null;
+  cost: number | null;
+  currency: string | null;
+  pue: number | null;
+  gco2ePerKwh: number | null;
+  intensitySource: string | null;
+  intensityYear: number | null;
+  zone: string | null;
+}
+
+/** One line of the comparison table: a label and one text per run. */
+export interface IComparisonRow {
+  key: string;
+  section: string;
+  label: string;
+  values: string[];
+  /** False when every run shows the same text (hidden by "differences only"). */
+  differs: boolean;
+}
+
+/** One line of a code diff. */
+export interface IDiffLine {
+  kind: 'same' | 'removed' | 'added';
+  text: string;
+}
+
+/** How two runs' code compares, from what the ledger keeps (the first line and a hash). */
+export interface ICodeComparison {
+  /** identical: same hash; different: hashes differ; unknown: a hash is missing. */
+  verdict: 'identical' | 'different' | 'unknown';
+  /** The diff of the stored first lines (empty when a run kept none). */
+  lines: IDiffLine[];
+  /** Whether either run kept any code text at all (previews can be turned off on the server). */
+  hasPreview: boolean;
+}
+
+const number = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+
+/** The figures of a run's `impact`, each null where missing or not a finite number. */
+export function impactFigures(run: ICompareRun): IImpactFigures {
+  const impact = run.impact ?? {};
+  const intensity = (
+    typeof impact.intensity === 'object' && impact.intensity !== null ? impact.intensity : {}
+  ) as Record<string, unknown>;
+  return {
+    gco2e: number(impact.gco2e),
+    cost: number(impact.cost),
+    currency: text(impact.currency),
+    pue: number(impact.pue),
+    gco2ePerKwh: number(impact.gco2e_per_kwh),
+    intensitySource: text(intensity.source),
+    intensityYear: number(intensity.year),
+    zone: text(intensity.zone)
+  };
+}
+
+/** A short, unique name for each run: its position, notebook file and execution count. */
+export function runLabels(runs: readonly ICompareRun[]): string[] {
+  return runs.map((run, index) => {
+    const where = run.notebook_path?.split('/').pop() || run.kernel_name || run.kernel_id.slice(0, 8);
+    const count = run.execution_count !== null ? ` [${run.execution_count}]` : '';
+    return `${index + 1}. ${where}${count}`;
+  });
+}
+
+/** Energy attributed to a run per device kind (a run's channels of one domain summed). */
+export function energyByDomain(run: ICompareRun): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const channel of run.channels) {
+    if (Number.isFinite(channel.attributed_j)) {
+      sums.set(channel.domain, (sums.get(channel.domain) ?? 0) + channel.attributed_j);
+    }
+  }
+  return sums;
+}
+
+/** The metric names any of the runs carries, sorted. */
+export function metricNames(runs: readonly ICompareRun[]): string[] {
+  return [...new Set(runs.flatMap(run => Object.keys(run.metrics ?? {})))].sort();
+}
+
+/** The rows of the comparison table, runs as columns. */
+export function comparisonRows(runs: readonly ICompareRun[], trans: TranslationBundle): IComparisonRow[] {
+  const rows: IComparisonRow[] = [];
+  const add = (key: string, section: string, label: string, values: string[]) =>
+    rows.push({ key, section, label, values, differs: new Set(values).size > 1 });
+  const impacts = runs.map(impactFigures);
+  const none = '–';
+  const list = (items: readonly string[] | undefined) => (items && items.length > 0 ? items.join(', ') : none);
+
+  const run = trans.__('Run');
+  add(
+    'experiment',
+    run,
+    trans.__('Experiment'),
+    runs.map(r => r.experiment ?? none)
+  );
+  add(
+    'notebook',
+    run,
+    trans.__('Notebook'),
+    runs.map(r => r.notebook_path ?? none)
+  );
+  add(
+    'started',
+    run,
+    trans.__('Started'),
+    runs.map(r => new Date(r.started_at * 1000).toLocaleString())
+  );
+  add(
+    'status',
+    run,
+    trans.__('Status'),
+    runs.map(r => r.status)
+  );
+  add(
+    'duration',
+    run,
+    trans.__('Duration'),
+    runs.map(r => formatDuration(r.duration_s))
+  );
+  add(
+    'host',
+    run,
+    trans.__('Host'),
+    runs.map(r => r.host)
+  );
+
+  const energy = trans.__('Energy');
+  add(
+    'energy',
+    energy,
+    trans.__('Attributed energy'),
+    runs.map(r => formatEnergy(r.attributed_j))
+  );
+  add(
+    'active',
+    energy,
+    trans.__('Active'),
+    runs.map(r => formatEnergy(r.active_j))
+  );
+  add(
+    'idle',
+    energy,
+    trans.__('Idle'),
+    runs.map(r => formatEnergy(r.idle_j))
+  );
+  const domains = runs.map(energyByDomain);
+  for (const domain of [...new Set(domains.flatMap(sums => [...sums.keys()]))].sort()) {
+    add(
+      `domain:${domain}`,
+      energy,
+      trans.__('Energy: %1', domain),
+      domains.map(sums => formatEnergy(sums.get(domain)))
+    );
+  }
+
+  const impact = trans.__('Impact');
+  add(
+    'gco2e',
+    impact,
+    trans.__('Emissions'),
+    impacts.map(i => formatCarbon(i.gco2e))
+  );
+  add(
+    'cost',
+    impact,
+    trans.__('Cost'),
+    impacts.map(i => formatCost(i.cost, i.currency))
+  );
+  add(
+    'intensity',
+    impact,
+    trans.__('Carbon intensity'),
+    impacts.map(i => (i.gco2ePerKwh === null ? none : trans.__('%1 gCO2e/kWh', significant(i.gco2ePerKwh))))
+  );
+  add(
+    'intensity-source',
+    impact,
+    trans.__('Intensity source'),
+    impacts.map(i => {
+      const parts = [i.zone, i.intensitySource, i.intensityYear === null ? null : String(i.intensityYear)];
+      return parts.filter(part => part !== null).join(' · ') || none;
+    })
+  );
+  add(
+    'pue',
+    impact,
+    trans.__('PUE'),
+    impacts.map(i => (i.pue === null ? none : significant(i.pue)))
+  );
+
+  const provenance = trans.__('Provenance');
+  add(
+    'methods',
+    provenance,
+    trans.__('Methods'),
+    runs.map(r => list(r.methods))
+  );
+  add(
+    'flags',
+    provenance,
+    trans.__('Flags'),
+    runs.map(r => list(r.flags))
+  );
+  add(
+    'tags',
+    provenance,
+    trans.__('Tags'),
+    runs.map(r => list(r.tags))
+  );
+  add(
+    'code-hash',
+    provenance,
+    trans.__('Code hash'),
+    runs.map(r => r.code_hash?.slice(0, 12) ?? none)
+  );
+
+  const metrics = trans.__('Metrics');
+  for (const name of metricNames(runs)) {
+    add(
+      `metric:${name}`,
+      metrics,
+      name,
+      runs.map(r => {
+        const value = number(r.metrics?.[name]);
+        return value === null ? none : String(value);
+      })
+    );
+  }
+  return rows;
+}
+
+/** The lines of `before` and `after` as a diff (longest common subsequence of lines). */
+export function lineDiff(before: readonly string[], after: readonly string[]): IDiffLine[] {
+  // common[i][j]: length of the longest common subsequence of before[i:] and after[j:].
+  const common = Array.from({ length: before.length + 1 }, () => new Array<number>(after.length + 1).fill(0));
+  for (let i = before.length - 1; i >= 0; i--) {
+    for (let j = after.length - 1; j >= 0; j--) {
+      common[i][j] = before[i] === after[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  const lines: IDiffLine[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    if (i < before.length && j < after.length && before[i] === after[j]) {
+      lines.push({ kind: 'same', text: before[i++] });
+      j++;
+    } else if (j < after.length && (i === before.length || common[i][j + 1] >= common[i + 1][j])) {
+      lines.push({ kind: 'added', text: after[j++] });
+    } else {
+      lines.push({ kind: 'removed', text: before[i++] });
+    }
+  }
+  return lines;
+}
+
+/** Compare two runs' code from what the ledger keeps: the hash decides, the previews are diffed. */
+export function compareCode(a: ICompareRun, b: ICompareRun): ICodeComparison {
+  const verdict = !a.code_hash || !b.code_hash ? 'unknown' : a.code_hash === b.code_hash ? 'identical' : 'different';
+  const before = a.code_preview ? a.code_preview.split('\n') : [];
+  const after = b.code_preview ? b.code_preview.split('\n') : [];
+  return { verdict, lines: lineDiff(before, after), hasPreview: before.length + after.length > 0 };
+}
+
+/** Inputs of the charts, from the runs and their labels. */
+export function chartInputs(
+  runs: readonly ICompareRun[],
+  labels: readonly string[],
+  metric: string | null
+): {
+  devices: IDeviceEnergy[];
+  carbon: IRunCarbon[];
+  power: IPowerSeries[];
+  energyMetric: IEnergyMetric[];
+  timeline: ITimelinePoint[];
+} {
+  const devices: IDeviceEnergy[] = [];
+  runs.forEach((run, i) => {
+    for (const [domain, joules] of energyByDomain(run)) {
+      devices.push({ run: labels[i], domain, joules });
+    }
+  });
+  const metricOf = (run: ICompareRun): number | null => (metric === null ? null : number(run.metrics?.[metric]));
+  return {
+    devices,
+    carbon: runs.flatMap((run, i) => {
+      const gco2e = impactFigures(run).gco2e;
+      return gco2e === null ? [] : [{ run: labels[i], gco2e }];
+    }),
+    power: runs.flatMap((run, i) => (run.trace ? [{ run: labels[i], t: run.trace.t, w: run.trace.w }] : [])),
+    energyMetric: runs.flatMap((run, i) => {
+      const value = metricOf(run);
+      return value === null ? [] : [{ run: labels[i], joules: run.attributed_j, metric: value }];
+    }),
+    timeline: runs.map((run, i) => ({
+      run: labels[i],
+      experiment: run.experiment ?? run.notebook_path ?? run.kernel_id,
+      startedAt: run.started_at,
+      joules: run.attributed_j,
+      metric: metricOf(run)
+    }))
+  };
+}

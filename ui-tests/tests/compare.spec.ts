@@ -1,0 +1,106 @@
+import { expect, test } from '@jupyterlab/galata';
+
+const NOTEBOOK = 'compare.ipynb';
+
+test.use({ autoGoto: true });
+
+/** The ids of the newest `count` runs in the ledger, once there are that many. */
+async function newestRunIds(page: import('@playwright/test').Page, count: number): Promise<string[]> {
+  let ids: string[] = [];
+  await expect
+    .poll(
+      async () => {
+        ids = await page.evaluate(async (limit: number) => {
+          const response = await fetch(`/carbon/runs?limit=${limit}`);
+          const page = (await response.json()) as { runs: Array<{ run_id: string }> };
+          return page.runs.map(run => run.run_id);
+        }, count);
+        return ids.length;
+      },
+      { timeout: 30000 }
+    )
+    .toBe(count);
+  return ids.reverse();
+}
+
+test.describe('compare view', () => {
+  test('two runs side by side: table, charts, what-if map, in light and dark', async ({ page }) => {
+    await page.notebook.createNew(NOTEBOOK);
+    await page.notebook.setCell(0, 'code', 'total = sum(i * i for i in range(3_000_000))');
+    await page.notebook.addCell('code', 'x = [i for i in range(1000)]');
+    await page.notebook.run();
+    const runIds = await newestRunIds(page, 2);
+
+    // A logged metric on each run draws the energy-against-metric chart with its Pareto front.
+    for (const [index, runId] of runIds.entries()) {
+      const status = await page.evaluate(
+        async ({ id, accuracy }) =>
+          (
+            await fetch(`/carbon/runs/${id}`, {
+              method: 'PATCH',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ metrics: { accuracy } })
+            })
+          ).status,
+        { id: runId, accuracy: 0.8 + index / 10 }
+      );
+      expect(status).toBe(200);
+    }
+
+    await page.evaluate(async ids => {
+      await window.jupyterapp.commands.execute('carbon:compare-runs', { runIds: ids });
+    }, runIds);
+    const view = page.locator('.jp-carbon-compare');
+    await expect(view).toBeVisible();
+    const table = view.locator('.jp-carbon-compare-table');
+    await expect(table.locator('thead th')).toHaveCount(2);
+    await expect(table.locator('tr[data-key="energy"] td')).toHaveCount(2);
+    await expect(table.locator('tr[data-key="metric:accuracy"] td')).toHaveText(['0.8', '0.9']);
+    await expect(view).toContainText('Different code');
+
+    // "Differences only" hides the rows where both runs agree (the notebook, for one).
+    const sameRow = table.locator('tr[data-key="notebook"]');
+    await expect(sameRow).toBeVisible();
+    await view.getByRole('switch', { name: 'Differences only' }).check();
+    await expect(sameRow).toBeHidden();
+    await expect(table.locator('tr[data-key="energy"]')).toBeVisible();
+    await view.getByRole('switch', { name: 'Differences only' }).uncheck();
+
+    // Charts are drawn as SVG, each with its description and its table alternative.
+    const charts = view.locator('.jp-carbon-chart-grid .jp-carbon-chart');
+    await expect(charts.first().locator('.jp-carbon-chart-plot svg').first()).toBeVisible({ timeout: 30000 });
+    const drawn = await charts.count();
+    expect(drawn).toBeGreaterThanOrEqual(4);
+    for (let i = 0; i < drawn; i++) {
+      await expect(charts.nth(i).locator('.jp-carbon-chart-plot svg').first()).toBeVisible();
+    }
+    await expect(view.getByRole('figure', { name: 'Energy against accuracy' })).toBeVisible();
+
+    // The what-if map: a country per shape, the user's zone outlined, and a sortable table.
+    const whatIf = view.locator('.jp-carbon-whatif');
+    await expect(whatIf.locator('.jp-carbon-chart-plot svg path').nth(150)).toBeAttached({ timeout: 30000 });
+    await expect(whatIf).toContainText('Greenest cloud regions per provider');
+    const regionRows = whatIf.locator('.jp-carbon-whatif-regions tbody tr');
+    expect(await regionRows.count()).toBeGreaterThanOrEqual(3);
+    const sortByEmitted = whatIf
+      .locator('.jp-carbon-whatif-regions')
+      .getByRole('button', { name: 'Would have emitted' });
+    await sortByEmitted.click();
+    await expect(sortByEmitted.locator('..')).toHaveAttribute('aria-sort', 'ascending');
+
+    await view.evaluate(node => node.scrollTo(0, 0));
+    await page.screenshot({ path: test.info().outputPath('compare-light.png') });
+    await whatIf.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: test.info().outputPath('whatif-light.png') });
+
+    // Dark theme: the charts are drawn again in vega's dark theme.
+    await page.theme.setDarkTheme();
+    await expect(view.locator('.jp-carbon-chart.jp-carbon-chart-dark').first()).toBeAttached({ timeout: 30000 });
+    await view.evaluate(node => node.scrollTo(0, 0));
+    await charts.first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: test.info().outputPath('compare-dark.png') });
+    await whatIf.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: test.info().outputPath('whatif-dark.png') });
+    await page.theme.setLightTheme();
+  });
+});
