@@ -203,7 +203,7 @@ export function whatIfTable(figures: readonly IWhatIf[], trans: TranslationBundl
   return {
     columns: [
       trans.__('Where'),
-      trans.__('Kind'),
+      trans.__('Country or provider'),
       trans.__('gCO2e/kWh'),
       trans.__('PUE'),
       trans.__('Would have emitted'),

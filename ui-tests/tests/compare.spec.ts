@@ -25,6 +25,20 @@ async function newestRunIds(page: import('@playwright/test').Page, count: number
 
 test.describe('compare view', () => {
   test('two runs side by side: table, charts, what-if map, in light and dark', async ({ page }) => {
+    // The user's zone (outlined on the what-if map) is a JupyterLab setting, sent to the server at start.
+    const settingStatus = await page.evaluate(
+      async () =>
+        (
+          await fetch('/lab/api/settings/jupyterlab-carbon:badges', {
+            method: 'PUT',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ raw: JSON.stringify({ zone: 'FR' }) })
+          })
+        ).status
+    );
+    expect(settingStatus).toBe(204);
+    await page.goto();
+
     await page.notebook.createNew(NOTEBOOK);
     await page.notebook.setCell(0, 'code', 'total = sum(i * i for i in range(3_000_000))');
     await page.notebook.addCell('code', 'x = [i for i in range(1000)]');
@@ -74,11 +88,26 @@ test.describe('compare view', () => {
     for (let i = 0; i < drawn; i++) {
       await expect(charts.nth(i).locator('.jp-carbon-chart-plot svg').first()).toBeVisible();
     }
-    await expect(view.getByRole('figure', { name: 'Energy against accuracy' })).toBeVisible();
+    const pareto = view.getByRole('figure', { name: 'Energy against accuracy' });
+    await expect(pareto).toBeVisible();
+
+    // Each chart offers PNG and SVG export.
+    await charts.first().locator('.vega-embed summary').click();
+    await expect(charts.first().getByRole('link', { name: 'Save as PNG' })).toBeVisible();
+    await expect(charts.first().getByRole('link', { name: 'Save as SVG' })).toBeVisible();
+    await charts.first().locator('.vega-embed summary').click();
+
+    // The figures behind a chart, as a table.
+    await pareto.getByText('Show the figures as a table').click();
+    await expect(pareto.locator('table tbody tr')).toHaveCount(2);
+    await pareto.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: test.info().outputPath('pareto-light.png') });
 
     // The what-if map: a country per shape, the user's zone outlined, and a sortable table.
     const whatIf = view.locator('.jp-carbon-whatif');
     await expect(whatIf.locator('.jp-carbon-chart-plot svg path').nth(150)).toBeAttached({ timeout: 30000 });
+    await expect(whatIf.locator('path[stroke="#1f78ff"]')).toHaveCount(1);
+    await expect(whatIf).toContainText('On the grid of your country, France');
     await expect(whatIf).toContainText('Greenest cloud regions per provider');
     const regionRows = whatIf.locator('.jp-carbon-whatif-regions tbody tr');
     expect(await regionRows.count()).toBeGreaterThanOrEqual(3);
@@ -102,5 +131,16 @@ test.describe('compare view', () => {
     await whatIf.scrollIntoViewIfNeeded();
     await page.screenshot({ path: test.info().outputPath('whatif-dark.png') });
     await page.theme.setLightTheme();
+
+    // Whole experiments: their runs are fetched and compared in a second view.
+    const experiment = await page.evaluate(
+      async id => ((await (await fetch(`/carbon/runs/${id}`)).json()) as { experiment: string }).experiment,
+      runIds[0]
+    );
+    await page.evaluate(async name => {
+      await window.jupyterapp.commands.execute('carbon:compare-runs', { experiments: [name] });
+    }, experiment);
+    await expect(page.locator('.jp-carbon-compare')).toHaveCount(2);
+    await expect(page.locator('.jp-carbon-compare:visible .jp-carbon-compare-table thead th')).toHaveCount(2);
   });
 });
