@@ -95,151 +95,61 @@ export function metricNames(runs: readonly ICompareRun[]): string[] {
 /** The rows of the comparison table, runs as columns. */
 export function comparisonRows(runs: readonly ICompareRun[], trans: TranslationBundle): IComparisonRow[] {
   const rows: IComparisonRow[] = [];
-  const add = (key: string, section: string, label: string, values: string[]) =>
-    rows.push({ key, section, label, values, differs: new Set(values).size > 1 });
   const impacts = runs.map(impactFigures);
+  const domains = runs.map(energyByDomain);
+  let section = '';
+  const add = (key: string, label: string, cell: (run: ICompareRun, index: number) => string) => {
+    const values = runs.map(cell);
+    rows.push({ key, section, label, values, differs: new Set(values).size > 1 });
+  };
   const none = '–';
   const list = (items: readonly string[] | undefined) => (items && items.length > 0 ? items.join(', ') : none);
 
-  const run = trans.__('Run');
-  add(
-    'experiment',
-    run,
-    trans.__('Experiment'),
-    runs.map(r => r.experiment ?? none)
-  );
-  add(
-    'notebook',
-    run,
-    trans.__('Notebook'),
-    runs.map(r => r.notebook_path ?? none)
-  );
-  add(
-    'started',
-    run,
-    trans.__('Started'),
-    runs.map(r => new Date(r.started_at * 1000).toLocaleString())
-  );
-  add(
-    'status',
-    run,
-    trans.__('Status'),
-    runs.map(r => r.status)
-  );
-  add(
-    'duration',
-    run,
-    trans.__('Duration'),
-    runs.map(r => formatDuration(r.duration_s))
-  );
-  add(
-    'host',
-    run,
-    trans.__('Host'),
-    runs.map(r => r.host)
-  );
+  section = trans.__('Run');
+  add('experiment', trans.__('Experiment'), r => r.experiment ?? none);
+  add('notebook', trans.__('Notebook'), r => r.notebook_path ?? none);
+  add('started', trans.__('Started'), r => new Date(r.started_at * 1000).toLocaleString());
+  add('status', trans.__('Status'), r => r.status);
+  add('duration', trans.__('Duration'), r => formatDuration(r.duration_s));
+  add('host', trans.__('Host'), r => r.host);
 
-  const energy = trans.__('Energy');
-  add(
-    'energy',
-    energy,
-    trans.__('Attributed energy'),
-    runs.map(r => formatEnergy(r.attributed_j))
-  );
-  add(
-    'active',
-    energy,
-    trans.__('Active'),
-    runs.map(r => formatEnergy(r.active_j))
-  );
-  add(
-    'idle',
-    energy,
-    trans.__('Idle'),
-    runs.map(r => formatEnergy(r.idle_j))
-  );
-  const domains = runs.map(energyByDomain);
+  section = trans.__('Energy');
+  add('energy', trans.__('Attributed energy'), r => formatEnergy(r.attributed_j));
+  add('active', trans.__('Active'), r => formatEnergy(r.active_j));
+  add('idle', trans.__('Idle'), r => formatEnergy(r.idle_j));
   for (const domain of [...new Set(domains.flatMap(sums => [...sums.keys()]))].sort()) {
-    add(
-      `domain:${domain}`,
-      energy,
-      trans.__('Energy: %1', domain),
-      domains.map(sums => formatEnergy(sums.get(domain)))
-    );
+    add(`domain:${domain}`, trans.__('Energy: %1', domain), (_, i) => formatEnergy(domains[i].get(domain)));
   }
 
-  const impact = trans.__('Impact');
-  add(
-    'gco2e',
-    impact,
-    trans.__('Emissions'),
-    impacts.map(i => formatCarbon(i.gco2e))
-  );
-  add(
-    'cost',
-    impact,
-    trans.__('Cost'),
-    impacts.map(i => formatCost(i.cost, i.currency))
-  );
-  add(
-    'intensity',
-    impact,
-    trans.__('Carbon intensity'),
-    impacts.map(i => (i.gco2ePerKwh === null ? none : trans.__('%1 gCO2e/kWh', significant(i.gco2ePerKwh))))
-  );
-  add(
-    'intensity-source',
-    impact,
-    trans.__('Intensity source'),
-    impacts.map(i => {
-      const parts = [i.zone, i.intensitySource, i.intensityYear === null ? null : String(i.intensityYear)];
-      return parts.filter(part => part !== null).join(' · ') || none;
-    })
-  );
-  add(
-    'pue',
-    impact,
-    trans.__('PUE'),
-    impacts.map(i => (i.pue === null ? none : significant(i.pue)))
-  );
+  section = trans.__('Impact');
+  add('gco2e', trans.__('Emissions'), (_, i) => formatCarbon(impacts[i].gco2e));
+  add('cost', trans.__('Cost'), (_, i) => formatCost(impacts[i].cost, impacts[i].currency));
+  add('intensity', trans.__('Carbon intensity'), (_, i) => {
+    const value = impacts[i].gco2ePerKwh;
+    return value === null ? none : trans.__('%1 gCO2e/kWh', significant(value));
+  });
+  add('intensity-source', trans.__('Intensity source'), (_, i) => {
+    const { zone, intensitySource, intensityYear } = impacts[i];
+    const parts = [zone, intensitySource, intensityYear === null ? null : String(intensityYear)];
+    return parts.filter(part => part !== null).join(' · ') || none;
+  });
+  add('pue', trans.__('PUE'), (_, i) => {
+    const pue = impacts[i].pue;
+    return pue === null ? none : significant(pue);
+  });
 
-  const provenance = trans.__('Provenance');
-  add(
-    'methods',
-    provenance,
-    trans.__('Methods'),
-    runs.map(r => list(r.methods))
-  );
-  add(
-    'flags',
-    provenance,
-    trans.__('Flags'),
-    runs.map(r => list(r.flags))
-  );
-  add(
-    'tags',
-    provenance,
-    trans.__('Tags'),
-    runs.map(r => list(r.tags))
-  );
-  add(
-    'code-hash',
-    provenance,
-    trans.__('Code hash'),
-    runs.map(r => r.code_hash?.slice(0, 12) ?? none)
-  );
+  section = trans.__('Provenance');
+  add('methods', trans.__('Methods'), r => list(r.methods));
+  add('flags', trans.__('Flags'), r => list(r.flags));
+  add('tags', trans.__('Tags'), r => list(r.tags));
+  add('code-hash', trans.__('Code hash'), r => r.code_hash?.slice(0, 12) ?? none);
 
-  const metrics = trans.__('Metrics');
+  section = trans.__('Metrics');
   for (const name of metricNames(runs)) {
-    add(
-      `metric:${name}`,
-      metrics,
-      name,
-      runs.map(r => {
-        const value = number(r.metrics?.[name]);
-        return value === null ? none : String(value);
-      })
-    );
+    add(`metric:${name}`, name, r => {
+      const value = number(r.metrics?.[name]);
+      return value === null ? none : String(value);
+    });
   }
   return rows;
 }

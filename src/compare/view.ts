@@ -69,10 +69,10 @@ export class CompareView extends Panel {
       head.appendChild(th);
     }
     const body = table.createTBody();
-    let section_ = '';
+    let currentSection = '';
     for (const row of comparisonRows(runs, trans)) {
-      if (row.section !== section_) {
-        section_ = row.section;
+      if (row.section !== currentSection) {
+        currentSection = row.section;
         const groupRow = body.insertRow();
         groupRow.className = 'jp-carbon-compare-group';
         const th = document.createElement('th');
