@@ -4,28 +4,9 @@ import { IRun, IRunsPage } from '../tokens';
 /** The most runs POST runs/compare accepts at once. */
 export const MAX_COMPARED_RUNS = 50;
 
-/** Power over a run: t in seconds since it started, w in watts attributed to its kernel. */
-export interface ITrace {
-  t: number[];
-  w: number[];
-}
-
-/**
- * A run as POST runs/compare sends it: the ledger's fields (optional: an older server lacks them)
- * and its power trace.
- */
-export interface ICompareRun extends IRun {
-  experiment?: string;
-  tags?: string[];
-  note?: string | null;
-  user?: string | null;
-  metrics?: Record<string, number>;
-  trace?: ITrace | null;
-}
-
 /** The runs, with their traces, in the order given (2 to {@link MAX_COMPARED_RUNS} ids). */
-export async function compareRuns(runIds: readonly string[]): Promise<ICompareRun[]> {
-  const answer = await requestAPI<{ runs: ICompareRun[] }>('runs/compare', {
+export async function compareRuns(runIds: readonly string[]): Promise<IRun[]> {
+  const answer = await requestAPI<{ runs: IRun[] }>('runs/compare', {
     method: 'POST',
     body: JSON.stringify({ run_ids: runIds })
   });

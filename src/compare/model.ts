@@ -6,7 +6,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 
 import type { IDeviceEnergy, IEnergyMetric, IPowerSeries, IRunCarbon, ITimelinePoint } from '../charts/specs';
 import { formatCarbon, formatCost, formatDuration, formatEnergy, significant } from '../format';
-import { ICompareRun } from './api';
+import { IRun } from '../tokens';
 
 /** A run's emissions, cost and the factors behind them, read defensively from its `impact`. */
 export interface IImpactFigures {
@@ -50,7 +50,7 @@ const number = (value: unknown): number | null => (typeof value === 'number' && 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
 /** The figures of a run's `impact`, each null where missing or not a finite number. */
-export function impactFigures(run: ICompareRun): IImpactFigures {
+export function impactFigures(run: IRun): IImpactFigures {
   const impact = run.impact ?? {};
   const intensity = (
     typeof impact.intensity === 'object' && impact.intensity !== null ? impact.intensity : {}
@@ -68,7 +68,7 @@ export function impactFigures(run: ICompareRun): IImpactFigures {
 }
 
 /** A short, unique name for each run: its position, notebook file and execution count. */
-export function runLabels(runs: readonly ICompareRun[]): string[] {
+export function runLabels(runs: readonly IRun[]): string[] {
   return runs.map((run, index) => {
     const where = run.notebook_path?.split('/').pop() || run.kernel_name || run.kernel_id.slice(0, 8);
     const count = run.execution_count !== null ? ` [${run.execution_count}]` : '';
@@ -77,7 +77,7 @@ export function runLabels(runs: readonly ICompareRun[]): string[] {
 }
 
 /** Energy attributed to a run per device kind (a run's channels of one domain summed). */
-export function energyByDomain(run: ICompareRun): Map<string, number> {
+export function energyByDomain(run: IRun): Map<string, number> {
   const sums = new Map<string, number>();
   for (const channel of run.channels) {
     if (Number.isFinite(channel.attributed_j)) {
@@ -88,17 +88,17 @@ export function energyByDomain(run: ICompareRun): Map<string, number> {
 }
 
 /** The metric names any of the runs carries, sorted. */
-export function metricNames(runs: readonly ICompareRun[]): string[] {
+export function metricNames(runs: readonly IRun[]): string[] {
   return [...new Set(runs.flatMap(run => Object.keys(run.metrics ?? {})))].sort();
 }
 
 /** The rows of the comparison table, runs as columns. */
-export function comparisonRows(runs: readonly ICompareRun[], trans: TranslationBundle): IComparisonRow[] {
+export function comparisonRows(runs: readonly IRun[], trans: TranslationBundle): IComparisonRow[] {
   const rows: IComparisonRow[] = [];
   const impacts = runs.map(impactFigures);
   const domains = runs.map(energyByDomain);
   let section = '';
-  const add = (key: string, label: string, cell: (run: ICompareRun, index: number) => string) => {
+  const add = (key: string, label: string, cell: (run: IRun, index: number) => string) => {
     const values = runs.map(cell);
     rows.push({ key, section, label, values, differs: new Set(values).size > 1 });
   };
@@ -180,7 +180,7 @@ export function lineDiff(before: readonly string[], after: readonly string[]): I
 }
 
 /** Compare two runs' code from what the ledger keeps: the hash decides, the previews are diffed. */
-export function compareCode(a: ICompareRun, b: ICompareRun): ICodeComparison {
+export function compareCode(a: IRun, b: IRun): ICodeComparison {
   const verdict = !a.code_hash || !b.code_hash ? 'unknown' : a.code_hash === b.code_hash ? 'identical' : 'different';
   const before = a.code_preview ? a.code_preview.split('\n') : [];
   const after = b.code_preview ? b.code_preview.split('\n') : [];
@@ -189,7 +189,7 @@ export function compareCode(a: ICompareRun, b: ICompareRun): ICodeComparison {
 
 /** Inputs of the charts, from the runs and their labels. */
 export function chartInputs(
-  runs: readonly ICompareRun[],
+  runs: readonly IRun[],
   labels: readonly string[],
   metric: string | null
 ): {
@@ -205,7 +205,7 @@ export function chartInputs(
       devices.push({ run: labels[i], domain, joules });
     }
   });
-  const metricOf = (run: ICompareRun): number | null => (metric === null ? null : number(run.metrics?.[metric]));
+  const metricOf = (run: IRun): number | null => (metric === null ? null : number(run.metrics?.[metric]));
   return {
     devices,
     carbon: runs.flatMap((run, i) => {

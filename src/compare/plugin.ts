@@ -3,10 +3,10 @@ import { DOMUtils, IThemeManager, MainAreaWidget, showErrorMessage } from '@jupy
 import { ITranslator, nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { ICarbonClient } from '../tokens';
+import { ICarbonClient, IRun } from '../tokens';
 import { cloudRegions, gridZones } from '../whatif/api';
 import { IWhatIfData } from '../whatif/view';
-import { compareRuns, experimentRunIds, ICompareRun, MAX_COMPARED_RUNS } from './api';
+import { compareRuns, experimentRunIds, MAX_COMPARED_RUNS } from './api';
 import { CompareView } from './view';
 
 /** The command's id. */
@@ -94,7 +94,7 @@ namespace Private {
         )
       );
     }
-    const runs: ICompareRun[] = await compareRuns(ids);
+    const runs: IRun[] = await compareRuns(ids);
     return new CompareView({ runs, trans, themes, whatIf: whatIfData(client), notice });
   }
 

@@ -7,12 +7,12 @@ import { carbonChart, energyByDeviceChart, paretoChart, powerChart, timelineChar
 import { IChart } from '../charts/chart';
 import { ChartView } from '../charts/view';
 import { IWhatIfData, WhatIfPanel } from '../whatif/view';
-import { ICompareRun } from './api';
+import { IRun } from '../tokens';
 import { chartInputs, compareCode, comparisonRows, metricNames, runLabels } from './model';
 
 /** What the compare view is opened with. */
 export interface ICompareViewOptions {
-  runs: ICompareRun[];
+  runs: IRun[];
   trans: TranslationBundle;
   themes: IThemeManager | null;
   /** The what-if map's data; its failure is shown in that section only. */

@@ -4,9 +4,9 @@ import { Panel, Widget } from '@lumino/widgets';
 
 import { ChartView } from '../charts/view';
 import { sortableTable } from '../charts/table';
-import type { ICompareRun } from '../compare/api';
 import { impactFigures } from '../compare/model';
 import { formatCarbon, formatEnergy, significant } from '../format';
+import { IRun } from '../tokens';
 import { ICloudRegion, IGridZone } from './api';
 import { countryOfZone, countryWhatIfs, greenestRegions, whatIfMap, whatIfTable } from './model';
 
@@ -27,7 +27,7 @@ export interface IWhatIfData {
  */
 export class WhatIfPanel extends Panel {
   constructor(
-    private readonly _runs: readonly ICompareRun[],
+    private readonly _runs: readonly IRun[],
     private readonly _labels: readonly string[],
     private readonly _data: IWhatIfData,
     private readonly _trans: TranslationBundle,

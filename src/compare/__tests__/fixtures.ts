@@ -1,8 +1,8 @@
 import { run } from '../../badges/__tests__/fixtures';
-import { ICompareRun } from '../api';
+import { IRun } from '../../tokens';
 
 /** A run as POST runs/compare sends it, with a GPU channel beside the CPU one. */
-export function compareRun(id: string, joules: number, extra: Partial<ICompareRun> = {}): ICompareRun {
+export function compareRun(id: string, joules: number, extra: Partial<IRun> = {}): IRun {
   const base = run(id, joules, {
     gco2e: (joules / 3.6e6) * 1.2 * 50,
     cost: 0.01,
