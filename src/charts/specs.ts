@@ -16,6 +16,8 @@ const JOULES_PER_WH = 3600;
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const HEIGHT = 220;
 const CONCAT_WIDTH = 520;
+/** Bars are horizontal, one band per run, so that long run names stay readable. */
+const BAR_STEP = 28;
 
 /** The energy a run drew from one kind of device. */
 export interface IDeviceEnergy {
@@ -96,9 +98,10 @@ export function energyByDeviceChart(rows: readonly IDeviceEnergy[], trans: Trans
       ...base(title, description),
       data: { values },
       mark: { type: 'bar', tooltip: true },
+      height: { step: BAR_STEP },
       encoding: {
-        x: { field: 'run', type: 'nominal', sort: null, title: trans.__('Run'), axis: { labelLimit: 160 } },
-        y: { field: 'wh', type: 'quantitative', stack: 'zero', title: trans.__('Energy (Wh)') },
+        y: { field: 'run', type: 'nominal', sort: null, title: trans.__('Run'), axis: { labelLimit: 200 } },
+        x: { field: 'wh', type: 'quantitative', stack: 'zero', title: trans.__('Energy (Wh)'), axis: { format: '~g' } },
         color: { field: 'device', type: 'nominal', title: trans.__('Device') }
       }
     } as TopLevelSpec,
@@ -124,9 +127,10 @@ export function carbonChart(rows: readonly IRunCarbon[], trans: TranslationBundl
       ...base(title, description),
       data: { values: data.map(row => ({ run: row.run, gco2e: row.gco2e })) },
       mark: { type: 'bar', tooltip: true },
+      height: { step: BAR_STEP },
       encoding: {
-        x: { field: 'run', type: 'nominal', sort: null, title: trans.__('Run'), axis: { labelLimit: 160 } },
-        y: { field: 'gco2e', type: 'quantitative', title: trans.__('Emissions (gCO2e)') }
+        y: { field: 'run', type: 'nominal', sort: null, title: trans.__('Run'), axis: { labelLimit: 200 } },
+        x: { field: 'gco2e', type: 'quantitative', title: trans.__('Emissions (gCO2e)'), axis: { format: '~g' } }
       }
     } as TopLevelSpec,
     table: {
@@ -221,7 +225,13 @@ export function paretoChart(
         metric,
         front.size
       );
-  const x = { field: 'wh', type: 'quantitative', title: trans.__('Energy (Wh)'), scale: { zero: false } };
+  const x = {
+    field: 'wh',
+    type: 'quantitative',
+    title: trans.__('Energy (Wh)'),
+    scale: { zero: false },
+    axis: { format: '~g' }
+  };
   const y = { field: 'metric', type: 'quantitative', title: metric, scale: { zero: false } };
   return {
     title,

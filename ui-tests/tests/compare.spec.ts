@@ -91,6 +91,12 @@ test.describe('compare view', () => {
     const pareto = view.getByRole('figure', { name: 'Energy against accuracy' });
     await expect(pareto).toBeVisible();
 
+    // The runs' power traces, overlaid.
+    const power = view.getByRole('figure', { name: 'Power over time' });
+    await expect(power.locator('.jp-carbon-chart-plot svg').first()).toBeVisible();
+    await power.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: test.info().outputPath('power-light.png') });
+
     // Each chart offers PNG and SVG export.
     await charts.first().locator('.vega-embed summary').click();
     await expect(charts.first().getByRole('link', { name: 'Save as PNG' })).toBeVisible();

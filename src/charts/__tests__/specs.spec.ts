@@ -43,8 +43,8 @@ describe('energyByDeviceChart', () => {
       { run: 'A', device: 'gpu', wh: 2 }
     ]);
     const encoding = (chart.spec as unknown as { encoding: Record<string, Record<string, unknown>> }).encoding;
-    expect(encoding.x.sort).toBeNull();
-    expect(encoding.y.stack).toBe('zero');
+    expect(encoding.y.sort).toBeNull();
+    expect(encoding.x.stack).toBe('zero');
     expect(chart.table.rows.map(row => row.map(cell => cell.text))).toEqual([
       ['B', 'cpu', '1 Wh'],
       ['A', 'gpu', '2 Wh']
