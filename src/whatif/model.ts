@@ -14,6 +14,8 @@ const JOULES_PER_KWH = 3.6e6;
 const MAP_HEIGHT = 340;
 /** Outline of the user's own country: a colour apart from the sequential scheme, in both themes. */
 const USER_ZONE_STROKE = '#1f78ff';
+/** Countries without a figure: a mid grey, readable on light and dark backgrounds. */
+const NO_DATA_FILL = '#9e9e9e';
 
 /** What a run would have emitted in one country or region. */
 export interface IWhatIf {
@@ -163,18 +165,22 @@ export function whatIfMap(
       }
     ],
     layer: [
+      // Every shape in grey first: countries without a figure (and shapes without an ISO code) stay grey.
       {
-        mark: { type: 'geoshape', strokeWidth: 0.4, invalid: null },
+        mark: { type: 'geoshape', fill: NO_DATA_FILL, strokeWidth: 0.4 },
+        encoding: {
+          tooltip: [{ field: 'properties.name', type: 'nominal', title: trans.__('No figure for') }]
+        }
+      },
+      {
+        transform: [{ filter: 'isValid(datum.intensity)' }],
+        mark: { type: 'geoshape', strokeWidth: 0.4 },
         encoding: {
           color: {
-            condition: {
-              test: 'isValid(datum.intensity)',
-              field: 'intensity',
-              type: 'quantitative',
-              title: trans.__('gCO2e/kWh'),
-              scale: { scheme: 'yelloworangered' }
-            },
-            value: '#9e9e9e'
+            field: 'intensity',
+            type: 'quantitative',
+            title: trans.__('gCO2e/kWh'),
+            scale: { scheme: 'yelloworangered' }
           },
           tooltip: [
             { field: 'name', type: 'nominal', title: trans.__('Country') },

@@ -88,14 +88,14 @@ describe('whatIfMap', () => {
     const joined = spec.transform[0].from.data.values;
     expect(joined).toContainEqual(expect.objectContaining({ id: '250', zone: 'FR', intensity: 50 }));
     expect(joined).toContainEqual(expect.objectContaining({ id: '276', zone: 'DE', emitted: '350 g CO₂e' }));
-    expect(spec.layer).toHaveLength(2);
+    expect(spec.layer).toHaveLength(3);
     expect(chart.description).toContain('Zone FR');
     expect(chart.table.rows).toHaveLength(2);
   });
 
   it('draws no outline without a user zone, and nothing without figures', () => {
     const chart = whatIfMap(topology, countryWhatIfs([zone('FR', 50)], 1, 1), null, 'Run 1', trans)!;
-    expect((chart.spec as unknown as { layer: unknown[] }).layer).toHaveLength(1);
+    expect((chart.spec as unknown as { layer: unknown[] }).layer).toHaveLength(2);
     expect(whatIfMap(topology, [], 'FR', 'Run 1', trans)).toBeNull();
   });
 });
