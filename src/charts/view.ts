@@ -79,6 +79,7 @@ export class ChartView extends Widget {
         renderer: 'svg',
         theme: dark ? 'dark' : undefined,
         config: { background: 'transparent' },
+        tooltip: { theme: dark ? 'dark' : 'light' },
         actions: { export: true, source: false, compiled: false, editor: false },
         downloadFileName: this._chart.title.replace(/[^\w-]+/g, '-').toLowerCase(),
         i18n: {
