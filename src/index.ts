@@ -1,5 +1,6 @@
 import { badgesPlugin } from './badges/plugin';
 import { clientPlugin, versionCheckPlugin } from './client/plugin';
+import { comparePlugin } from './compare/plugin';
 import { ledgerPlugin } from './ledger/plugin';
 import { predictPlugin } from './predict/plugin';
 import { statusBarPlugin } from './statusbar/statusbar';
@@ -16,5 +17,6 @@ export default [
   badgesPlugin,
   ledgerPlugin,
   predictPlugin,
-  widgetPlugin
+  widgetPlugin,
+  comparePlugin
 ];
