@@ -22,7 +22,7 @@ comma := ,
 TS_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 PY_PROJECT := server-ext/pyproject.toml
 
-.PHONY: run test setup test-setup pytest jest ui-test clean postgresql-server
+.PHONY: run test setup test-setup pytest jest ui-test clean postgresql-server prometheus-server
 
 run: setup
 	@echo "Starting JupyterLab with jupyterlab-carbon on examples/ (Ctrl+C to stop)."
@@ -34,7 +34,7 @@ test: test-setup
 
 setup: $(STAMPS)/installed
 
-test-setup: setup $(STAMPS)/test-deps $(STAMPS)/ui-npm $(CHROMIUM) postgresql-server
+test-setup: setup $(STAMPS)/test-deps $(STAMPS)/ui-npm $(CHROMIUM) postgresql-server prometheus-server
 
 $(STAMPS):
 	mkdir -p $@
@@ -87,6 +87,15 @@ postgresql-server:
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
 	  echo "PostgreSQL's server is missing and installing it needs root: run 'sudo apt-get install -y postgresql'." >&2; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null
+
+# The metrics test scrapes the server with a real Prometheus, which it starts on loopback with a
+# temporary configuration (server-ext/tests/prometheus.py): Debian's prometheus must be installed.
+prometheus-server:
+	if command -v prometheus >/dev/null; then exit 0; fi; \
+	echo "Installing Debian's prometheus for the metrics test."; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
+	  echo "Prometheus is missing and installing it needs root: run 'sudo apt-get install -y prometheus'." >&2; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus >/dev/null
 
 clean:
 	rm -rf $(STAMPS) $(VENV) node_modules lib tsconfig.tsbuildinfo server-ext/jupyterlab_carbon/labextension ui-tests/node_modules
