@@ -193,3 +193,8 @@ def test_lookup_caches_a_codes_runs_until_a_run_is_recorded(tmp_path: Any) -> No
         prediction = service.lookup(request)
         assert prediction is not None and prediction["basis"]["kind"] == "history"
         assert prediction["energy_j"]["p50"] == record.attributed_j
+
+
+def test_scale_factor_ignores_numbers_too_large_for_a_float() -> None:
+    huge = float("9" * 400)  # a 400-digit literal reads as infinity
+    assert scale_factor((huge, 2.0), (1.0, 4.0)) == (2.0, ["2 -> 4"])

@@ -12,6 +12,7 @@ The calibration, the intensity in force and the greener alternatives are cached 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import statistics
 import threading
@@ -91,7 +92,7 @@ def scale_factor(old: tuple[float, ...], new: tuple[float, ...]) -> tuple[float,
     """The product of the ratios of the numbers that changed (the work scales with each), and the changes."""
     factor, changes = 1.0, []
     for before, after in zip(old, new, strict=True):
-        if before != after and before > 0 and after > 0:
+        if before != after and 0 < before < math.inf and 0 < after < math.inf:
             factor *= after / before
             changes.append(f"{before:g} -> {after:g}")
     return factor, changes
@@ -203,6 +204,8 @@ class PredictionService:
             factor, changes = scale_factor(old_numbers, numbers)
             energy = statistics.median(run.attributed_j for run in runs) * factor
             duration = statistics.median(run.duration_s for run in runs) * factor
+            if not (math.isfinite(energy) and math.isfinite(duration)):
+                continue  # numbers too large to scale by (a literal of hundreds of digits)
             spread = 0.25
             return Estimate(
                 Interval.relative(energy, spread),
