@@ -257,7 +257,11 @@ class PredictionService:
             estimate = self._declared(request.flops_declared)
         if estimate is None:
             estimate = self._scaled(request, template, numbers, digest)
-        return None if estimate is None else self._answer(estimate)
+        if estimate is None or not all(
+            math.isfinite(value) for value in (estimate.energy_j.high, estimate.duration_s.high)
+        ):
+            return None  # nothing known, or declared FLOPs too large to mean anything
+        return self._answer(estimate)
 
     def _answer(self, estimate: Estimate) -> dict[str, Any]:
         intensity = self.intensity()
