@@ -64,13 +64,16 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
       isDontAsk: ({ options }) => isDontAsk(options.cell.model),
       lookup: ({ options }) => {
         const session = options.sessionContext?.session;
-        return lookupPrediction({
-          kernel_id: session?.kernel?.id ?? '',
-          notebook_path: session?.path ?? null,
-          cell_id: options.cell.model.id,
-          code: options.cell.model.sharedModel.getSource(),
-          execution_count: null
-        });
+        return lookupPrediction(
+          {
+            kernel_id: session?.kernel?.id ?? '',
+            notebook_path: session?.path ?? null,
+            cell_id: options.cell.model.id,
+            code: options.cell.model.sharedModel.getSource(),
+            execution_count: null
+          },
+          settings.lookup_timeout_ms
+        );
       },
       confirm: flagged => askToRun(trans, gateContent(trans, flagged, labelOf, energyUnit)),
       rememberDontAsk: ({ options }) => setDontAsk(options.cell.model)

@@ -37,7 +37,7 @@ export function exceededThresholds(prediction: IPrediction | null, settings: IPr
 
 /** The settings from the registry's composite, with the defaults for anything missing or malformed. */
 export function readPredictSettings(composite: Record<string, unknown>, defaults: IPredictSettings): IPredictSettings {
-  const threshold = (key: keyof Omit<IPredictSettings, 'enabled'>): number | null => {
+  const threshold = (key: 'energy_wh' | 'gco2e_g' | 'cost' | 'duration_s'): number | null => {
     const value = composite[key];
     if (value === null) {
       return null;
@@ -46,6 +46,10 @@ export function readPredictSettings(composite: Record<string, unknown>, defaults
   };
   return {
     enabled: typeof composite.enabled === 'boolean' ? composite.enabled : defaults.enabled,
+    lookup_timeout_ms:
+      typeof composite.lookup_timeout_ms === 'number' && composite.lookup_timeout_ms > 0
+        ? composite.lookup_timeout_ms
+        : defaults.lookup_timeout_ms,
     energy_wh: threshold('energy_wh'),
     gco2e_g: threshold('gco2e_g'),
     cost: threshold('cost'),

@@ -53,6 +53,8 @@ export interface IPredictRequest {
 /** The "Carbon: prediction gate" settings (schema/predict.json); null thresholds are off. */
 export interface IPredictSettings {
   enabled: boolean;
+  /** How long a cell waits for its prediction before it runs unasked. */
+  lookup_timeout_ms: number;
   energy_wh: number | null;
   gco2e_g: number | null;
   cost: number | null;
@@ -62,6 +64,7 @@ export interface IPredictSettings {
 /** The schema's defaults, used until the registry answers. */
 export const DEFAULT_PREDICT_SETTINGS: IPredictSettings = {
   enabled: true,
+  lookup_timeout_ms: 250,
   energy_wh: 10,
   gco2e_g: null,
   cost: null,

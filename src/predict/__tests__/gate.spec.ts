@@ -9,7 +9,14 @@ interface IFakeCell {
   dontAsk?: boolean;
 }
 
-const SETTINGS: IPredictSettings = { enabled: true, energy_wh: 10, gco2e_g: null, cost: null, duration_s: null };
+const SETTINGS: IPredictSettings = {
+  enabled: true,
+  lookup_timeout_ms: 250,
+  energy_wh: 10,
+  gco2e_g: null,
+  cost: null,
+  duration_s: null
+};
 
 /** A host whose lookups answer from the cells and whose dialog answers `choice`. */
 function host(choice: GateChoice, delays: Record<string, number> = {}) {

@@ -3,7 +3,7 @@ import { DEFAULT_PREDICT_SETTINGS } from '../types';
 import { prediction } from './fixtures';
 
 describe('thresholds', () => {
-  const off = { enabled: true, energy_wh: null, gco2e_g: null, cost: null, duration_s: null };
+  const off = { enabled: true, lookup_timeout_ms: 250, energy_wh: null, gco2e_g: null, cost: null, duration_s: null };
 
   it('flags each figure whose median is above its threshold, in Wh for energy', () => {
     const found = exceededThresholds(prediction(), {
@@ -43,9 +43,9 @@ describe('thresholds', () => {
     expect(readPredictSettings({}, DEFAULT_PREDICT_SETTINGS)).toEqual(DEFAULT_PREDICT_SETTINGS);
     expect(
       readPredictSettings(
-        { enabled: false, energy_wh: null, gco2e_g: 5, cost: -1, duration_s: 'x' },
+        { enabled: false, lookup_timeout_ms: 0, energy_wh: null, gco2e_g: 5, cost: -1, duration_s: 'x' },
         DEFAULT_PREDICT_SETTINGS
       )
-    ).toEqual({ enabled: false, energy_wh: null, gco2e_g: 5, cost: null, duration_s: 300 });
+    ).toEqual({ enabled: false, lookup_timeout_ms: 250, energy_wh: null, gco2e_g: 5, cost: null, duration_s: 300 });
   });
 });
