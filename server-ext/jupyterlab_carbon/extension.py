@@ -25,6 +25,7 @@ from .meters import open_meters
 from .metrics import CarbonCollector
 from .metrics import register as register_metrics
 from .metrics import unregister as unregister_metrics
+from .predict.memo import PredictionMemo
 from .sampler import Sampler
 
 STATE_KEY = "jupyterlab_carbon"
@@ -53,6 +54,7 @@ class CarbonExtensionApp(ExtensionApp):
         meters = open_meters(config.meter_config())
         sampler = Sampler(meters, period_s=config.sample_period_s, history_s=config.history_s)
         hub = EventHub(sampler)
+        memo = PredictionMemo()  # what the gate was told, kept with the run that follows
         watcher = ExecutionWatcher(
             server_app.kernel_manager,
             server_app.session_manager,
@@ -65,6 +67,7 @@ class CarbonExtensionApp(ExtensionApp):
             # Kernels measuring themselves (%%carbon without the server) write where the server does.
             kernel_env={LEDGER_URL_ENV: config.ledger_url} if config.ledger_url else None,
             autoload_magic=config.autoload_magic,
+            predictions=memo.take,
         )
         collector = CarbonCollector(sampler)
         watcher.add_run_listener(collector.add_run)
@@ -89,6 +92,7 @@ class CarbonExtensionApp(ExtensionApp):
             "watcher": watcher,
             "pusher": pusher,
             "metrics": collector,
+            "prediction_memo": memo,
         }
         for diagnosis in meters.diagnoses:
             server_app.log.info("jupyterlab-carbon: %s: %s", diagnosis.source, diagnosis.message)

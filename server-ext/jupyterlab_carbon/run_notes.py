@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Keys kept as they come in a run record's ``extra``.
-EXTRA_KEYS = ("budget", "per", "repeat", "flops")
+EXTRA_KEYS = ("budget", "per", "repeat", "flops", "flops_declared")
 
 
 @dataclass

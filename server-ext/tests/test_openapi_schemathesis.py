@@ -53,6 +53,48 @@ include-method = "PATCH"
 checks.positive_data_acceptance.expected-statuses = ["200", "400", "404"]
 
 [[operations]]
+include-path = "/runs/import"
+include-method = "POST"
+# Any text is schema-valid text/csv; only a CodeCarbon emissions.csv is accepted, and anything
+# else is a 400 naming the row and column.
+checks.positive_data_acceptance.expected-statuses = ["200", "400"]
+
+[[operations]]
+include-path = "/runs/annotate"
+include-method = "POST"
+# Bodies of up to 1,000 run ids: the coverage phase's boundary lists take minutes to generate on
+# two cores; the fuzzing phase still sends valid and invalid lists.
+phases.coverage.enabled = false
+
+[[operations]]
+include-path = "/runs/delete"
+include-method = "POST"
+# Bodies of up to 1,000 run ids: the coverage phase's boundary lists take minutes to generate on
+# two cores; the fuzzing phase still sends valid and invalid lists.
+phases.coverage.enabled = false
+
+[[operations]]
+include-path = "/runs/restore"
+include-method = "POST"
+# Bodies of up to 1,000 run ids: the coverage phase's boundary lists take minutes to generate on
+# two cores; the fuzzing phase still sends valid and invalid lists.
+phases.coverage.enabled = false
+
+[[operations]]
+include-path = "/runs/compare"
+include-method = "POST"
+# Bodies of up to 1,000 run ids: the coverage phase's boundary lists take minutes to generate on
+# two cores; the fuzzing phase still sends valid and invalid lists.
+phases.coverage.enabled = false
+
+[[operations]]
+include-path = "/runs/export"
+include-method = "POST"
+# Bodies of up to 1,000 run ids: the coverage phase's boundary lists take minutes to generate on
+# two cores; the fuzzing phase still sends valid and invalid lists.
+phases.coverage.enabled = false
+
+[[operations]]
 include-path = "/events"
 # A WebSocket endpoint: over plain HTTP it can only answer its documented JSON 400.
 checks.positive_data_acceptance.expected-statuses = ["400"]

@@ -125,3 +125,46 @@ async def test_estimate_endpoint(jp_fetch: Any) -> None:
     assert code == 400 and "tokens" in text
     code, text = await refused(jp_fetch, "estimate", json.dumps({"gpu": "B300", "flops": 1e20}))
     assert code == 400 and "Unknown GPU" in text
+
+
+async def test_a_trivial_cells_zero_joule_history_is_answered(jp_fetch: Any, jp_serverapp: Any) -> None:
+    code = "x = 1"
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    runs = [
+        dataclasses.replace(
+            make_record(f"{i:032x}", code_hash=digest, notebook_path="z.ipynb", extra={"cell_id": "c0"}),
+            attributed_j=0.0,
+        )
+        for i in range(11, 14)
+    ]
+    server_ledger(jp_serverapp).write_batch([], runs)
+    answer = await post(
+        jp_fetch, "predict", {"kernel_id": "k0", "notebook_path": "z.ipynb", "cell_id": "c0", "code": code}
+    )
+    prediction = answer["prediction"]
+    assert prediction["energy_j"] == {"p50": 0.0, "low": 0.0, "high": 0.0}
+    assert prediction["gco2e"] == {"p50": 0.0, "low": 0.0, "high": 0.0}
+
+
+async def test_the_run_keeps_the_prediction_shown_before_it(jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any) -> None:
+    from .test_executions import KernelChannel, runs_for, start_kernel
+
+    code = "total = sum(range(10))"
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    earlier = [
+        dataclasses.replace(make_record(f"{i:032x}", code_hash=digest, notebook_path=None), attributed_j=2.0)
+        for i in range(21, 24)
+    ]
+    server_ledger(jp_serverapp).write_batch([], earlier)
+    kernel_id = await start_kernel(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    try:
+        answer = await post(jp_fetch, "predict", {"kernel_id": kernel_id, "code": code})
+        assert answer["prediction"]["energy_j"]["p50"] == 2.0
+        msg_id, _, _ = await channel.run(code)
+        [run] = await runs_for(jp_fetch, 1, msg_id=msg_id)
+        assert run["extra"]["prediction"] == answer["prediction"]
+        assert run["extra"]["prediction_error"] == pytest.approx(run["attributed_j"] / 2.0 - 1)
+    finally:
+        channel.ws.close()
+        await jp_fetch("api", "kernels", kernel_id, method="DELETE")

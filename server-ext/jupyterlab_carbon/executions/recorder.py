@@ -94,6 +94,8 @@ class Recorder:
     store_code_preview: bool
     announce: Callable[[RunRecord], None]
     user: str | None = None  # the Jupyter user owning this server, written on every run
+    # The prediction the gate showed for a kernel's code (kernel_id, code hash), taken once.
+    predictions: Callable[[str, str], dict[str, Any] | None] | None = None
     _jobs: queue.SimpleQueue[Job] = field(default_factory=queue.SimpleQueue)
     _outstanding: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -245,6 +247,18 @@ class Recorder:
         )
         notes: RunNotes = job.base.get("notes") or RunNotes()
         edge_delay_s = {"start": start.read_at - started_at, "end": end.read_at - job.ended_at}
+        code = self._code_fields(job.code)
+        extra = {**notes.record_extra(measured.attributed_j, measured.duration_s), "edge_delay_s": edge_delay_s}
+        prediction = (
+            self.predictions(job.base["kernel_id"], code["code_hash"])
+            if self.predictions and code["code_hash"]
+            else None
+        )
+        if prediction is not None:
+            extra["prediction"] = prediction
+            predicted = (prediction.get("energy_j") or {}).get("p50")
+            if isinstance(predicted, int | float) and predicted > 0:
+                extra["prediction_error"] = measured.attributed_j / predicted - 1
         return RunRecord(
             **self._record_fields(job.base),
             ended_at=job.ended_at,
@@ -259,9 +273,9 @@ class Recorder:
             host=self.host,
             execution_count=job.execution_count,
             impact=self.impact(measured.attributed_j) if self.impact is not None else None,
-            extra={**notes.record_extra(measured.attributed_j, measured.duration_s), "edge_delay_s": edge_delay_s},
+            extra=extra,
             trace=trace,
-            **self._code_fields(job.code),
+            **code,
         )
 
     def _close_crashed(self, job: CloseCrashed) -> None:
@@ -274,5 +288,6 @@ class Recorder:
             closed = self.ledger.close_unfinished(orphans, "server-crash")
             self.log.warning(
                 "jupyterlab-carbon: %d execution(s) were running when a previous server stopped without "
-                "a clean shutdown; kept in the ledger flagged server-crash", closed
+                "a clean shutdown; kept in the ledger flagged server-crash",
+                closed,
             )

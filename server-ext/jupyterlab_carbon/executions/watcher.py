@@ -147,9 +147,11 @@ class ExecutionWatcher:
         user: str | None = None,
         kernel_env: dict[str, str] | None = None,
         autoload_magic: bool = True,
+        predictions: Callable[[str, str], dict[str, Any] | None] | None = None,
     ) -> None:
         """``kernel_env``: variables given to the kernels this server starts (the ledger's URL);
-        ``autoload_magic``: load ``%%carbon`` in the IPython kernels that run this Python."""
+        ``autoload_magic``: load ``%%carbon`` in the IPython kernels that run this Python;
+        ``predictions(kernel_id, code_hash)``: the prediction shown before that code ran, if any."""
         self._kernels = kernel_manager
         self._kernel_env = {WATCHED_ENV: "1", **(kernel_env or {})}
         self._autoload_magic = autoload_magic
@@ -170,7 +172,9 @@ class ExecutionWatcher:
         self._inline_edges = sampler.meters.reads_in_microseconds
         self._loop: asyncio.AbstractEventLoop | None = None  # the server's, from start()
         self._edges = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jupyterlab-carbon-edges")
-        self._recorder = Recorder(sampler, ledger, log, impact, self._host, store_code_preview, self._announce, user)
+        self._recorder = Recorder(
+            sampler, ledger, log, impact, self._host, store_code_preview, self._announce, user, predictions
+        )
         self._budgets = BudgetGuard(sampler, self._edges, impact, self._interrupt, log)
         self._budget_listeners: list[BudgetListener] = []
 

@@ -266,15 +266,18 @@ class PredictionService:
     def _answer(self, estimate: Estimate) -> dict[str, Any]:
         intensity = self.intensity()
         price, currency = self._price()
-        impact = compute_impact(estimate.energy_j.p50, intensity, price, currency)
-        low, high = estimate.energy_j.low / estimate.energy_j.p50, estimate.energy_j.high / estimate.energy_j.p50
+        # Each bound's own impact: a median of 0 J (a trivial cell's) has no ratio to scale by.
+        impact, low, high = (
+            compute_impact(joules, intensity, price, currency)
+            for joules in (estimate.energy_j.p50, estimate.energy_j.low, estimate.energy_j.high)
+        )
         return {
             "energy_j": estimate.energy_j.to_json(),
             "duration_s": estimate.duration_s.to_json(),
-            "gco2e": {"p50": impact.gco2e, "low": impact.gco2e * low, "high": impact.gco2e * high},
+            "gco2e": {"p50": impact.gco2e, "low": low.gco2e, "high": high.gco2e},
             "cost": None
-            if impact.cost is None
-            else {"p50": impact.cost, "low": impact.cost * low, "high": impact.cost * high},
+            if impact.cost is None or low.cost is None or high.cost is None
+            else {"p50": impact.cost, "low": low.cost, "high": high.cost},
             "currency": impact.currency,
             "basis": {"kind": estimate.kind, "text": estimate.text, "runs": estimate.runs},
             "intensity": {
