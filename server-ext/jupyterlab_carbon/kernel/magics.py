@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import html
 import shlex
+import sys
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..meters import Diagnosis, MeterConfig, MeterSet, Status, open_meters
+from . import api
 from .cell import run_cell
 from .history import compare, export, history, last_run
 from .options import USAGE as CELL_USAGE
-from .options import parse_options
+from .options import CellOptions, parse_options
 
 USAGE = (
     "Usage: %carbon status | last | history [N] | compare RUN RUN... | export [PATH] [--format csv|json]"
+    " | estimate --gpu H100-SXM --count 64 --params 7e9 --tokens 2e12 (see %carbon estimate --help)"
     "   (and %%carbon [options] on a cell: %%carbon --help)"
 )
 
@@ -80,7 +83,9 @@ class CarbonMagics(Magics):
             if line.strip() in ("-h", "--help"):
                 print(CELL_USAGE)
                 return None
-            return run_cell(self.shell, parse_options(line), cell)
+            options = parse_options(line)
+            _declare_flops(self.shell, options)
+            return run_cell(self.shell, options, cell)
         words = shlex.split(line)
         command, rest = (words[0], words[1:]) if words else ("", [])
         if command == "status" and not rest:
@@ -93,6 +98,8 @@ class CarbonMagics(Magics):
             return last_run()
         if command == "history" and len(rest) <= 1 and all(word.isdigit() for word in rest):
             return history(int(rest[0]) if rest else 10)
+        if command == "estimate":
+            return _estimate(rest)
         if command == "compare" and len(rest) >= 2:
             try:
                 return compare(rest)
@@ -111,6 +118,38 @@ class CarbonMagics(Magics):
             return None
         print(USAGE)
         return None
+
+
+def _estimate(words: list[str]) -> Any:
+    """The training-run calculator (jupyterlab_carbon.predict.calculator) as a text and HTML result."""
+    from ..predict.estimate_view import USAGE as ESTIMATE_USAGE
+    from ..predict.estimate_view import EstimateView, estimate_from_words
+
+    if words in (["-h"], ["--help"]):
+        print(f"%carbon {ESTIMATE_USAGE}")
+        return None
+    try:
+        return EstimateView(estimate_from_words(words))
+    except ValueError as err:
+        raise UsageError(f"%carbon estimate: {err}") from None
+
+
+def _declare_flops(shell: Any, options: CellOptions) -> None:
+    """``--predict``: count one training step's FLOPs on a meta-device copy, before the body runs.
+
+    Published as the annotation ``flops_declared``; a declaration that cannot be evaluated is
+    reported and the body runs anyway (the prediction is advice, the training is the work).
+    """
+    if not options.predict:
+        return
+    from ..predict.flops import ANNOTATION_KEY, evaluate_declaration
+
+    try:
+        declared = evaluate_declaration(options.predict, shell.user_ns)
+    except Exception as err:  # user expressions: any error is theirs to read, not a reason to skip the cell
+        print(f"%%carbon --predict: FLOPs not counted: {type(err).__name__}: {err}", file=sys.stderr)
+        return
+    api.annotate({ANNOTATION_KEY: declared})
 
 
 def register_magics(ipython: Any) -> None:

@@ -27,7 +27,8 @@ _METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 
 USAGE = (
     "%%carbon [-e EXPERIMENT] [-n NAME] [-t TAG]... [--budget 5Wh|2g|0.10EUR] [--on-budget warn|stop] "
-    "[--flops] [--metric NAME[=EXPRESSION]]... [--repeat N] [--per N UNIT] [--quiet]"
+    '[--flops] [--predict "model=net, batch=b, steps=n"] [--metric NAME[=EXPRESSION]]... [--repeat N] '
+    "[--per N UNIT] [--quiet]"
 )
 
 
@@ -67,6 +68,7 @@ class CellOptions:
     repeat: int = 1
     per: Per | None = None
     quiet: bool = False
+    predict: tuple[tuple[str, str], ...] = ()  # (model|batch|steps, expression), evaluated before the body
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,6 +122,7 @@ def _parser() -> _Parser:
     parser.add_argument("--budget")
     parser.add_argument("--on-budget", choices=("warn", "stop"), default="warn")
     parser.add_argument("--flops", action="store_true")
+    parser.add_argument("--predict")
     parser.add_argument("--metric", action="append", default=[])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--per", nargs=2, metavar=("N", "UNIT"))
@@ -157,6 +160,14 @@ def parse_options(line: str) -> CellOptions:
             )
         per = Per(count, tag(unit) if unit.strip() else "units")
     metrics = tuple(_metric(spec) for spec in args.metric)
+    predict: tuple[tuple[str, str], ...] = ()
+    if args.predict is not None:
+        from ..predict.flops import parse_declaration  # light: ast only, torch is imported when evaluated
+
+        try:
+            predict = parse_declaration(args.predict)
+        except ValueError as err:
+            raise UsageError(f"%%carbon: {err}") from None
     if len({name for name, _ in metrics}) != len(metrics):
         raise UsageError("%%carbon: a metric is named twice.")
     return CellOptions(
@@ -170,4 +181,5 @@ def parse_options(line: str) -> CellOptions:
         repeat=args.repeat,
         per=per,
         quiet=args.quiet,
+        predict=predict,
     )

@@ -8,6 +8,7 @@ describe('thresholds', () => {
   it('flags each figure whose median is above its threshold, in Wh for energy', () => {
     const found = exceededThresholds(prediction(), {
       enabled: true,
+      lookup_timeout_ms: 250,
       energy_wh: 100,
       gco2e_g: 80,
       cost: 1,
