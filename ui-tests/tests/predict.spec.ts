@@ -2,7 +2,12 @@ import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata
 import { Locator, Page } from '@playwright/test';
 
 const NOTEBOOK = 'predict.ipynb';
-const CELLS = ['import time\ntime.sleep(0.3)\ntrained = 1', 'evaluated = sum(range(10 ** 6))'];
+// The first cell keeps a core busy (a sleeping cell's share of the node is 0 J, and so would be
+// its prediction, leaving no error to show).
+const CELLS = [
+  'import time\nend = time.perf_counter() + 0.3\nwhile time.perf_counter() < end:\n    pass\ntrained = 1',
+  'evaluated = sum(range(10 ** 6))'
+];
 const DIALOG = '.jp-Dialog';
 const CHIP = '.jp-carbon-Badge-chip';
 const FINAL = /^⚡ (?!running).*\d.*(Wh|J)/;
@@ -13,7 +18,9 @@ test.use({
   // patient lookup, as this machine may be loaded.
   mockSettings: {
     ...galata.DEFAULT_SETTINGS,
-    'jupyterlab-carbon:predict': { enabled: true, energy_wh: 0.000001, duration_s: null, lookup_timeout_ms: 5000 }
+    // Any run is above these: a short CPU cell's modeled energy can round to 0 J (its CPU time is
+    // counted in 10 ms ticks), its duration never does.
+    'jupyterlab-carbon:predict': { enabled: true, energy_wh: 0.000001, duration_s: 0.000001, lookup_timeout_ms: 5000 }
   },
   // The notebook is opened by URL: galata's own wait (the launcher, the file browser, 15 s each)
   // fails on a loaded machine.
