@@ -63,6 +63,19 @@ class WindowMeasurement:
     def duration_s(self) -> float:
         return self.ended_at - self.started_at
 
+    def record_fields(self) -> dict[str, Any]:
+        """The run record's fields this measurement fills (its flags are the caller's to merge)."""
+        return {
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "node_j": self.node_j,
+            "attributed_j": self.attributed_j,
+            "idle_j": self.idle_j,
+            "active_j": self.active_j,
+            "channels": self.channels,
+            "methods": self.methods,
+        }
+
 
 def measure_window(sampler: Sampler, start: Edge, end: Edge, started_at: float, ended_at: float) -> WindowMeasurement:
     """The energy over [started_at, ended_at] and the tree's share of it.

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 RECORD_VERSION = 1
+# Code previews are the first line of a cell, cut to this many characters.
+PREVIEW_CHARS = 120
+# The flag a run carries for how it ended (the server's, the kernel's and headless runs alike).
+STATUS_FLAGS = {"error": "errored", "interrupted": "interrupted"}
+
+
+def code_fields(code: str | None, keep_preview: bool = True) -> dict[str, Any]:
+    """A run's ``code_hash`` (sha256 of the cell) and ``code_preview`` (its first line, unless not kept)."""
+    stripped = (code or "").strip()
+    return {
+        "code_hash": hashlib.sha256(code.encode()).hexdigest() if code is not None else None,
+        "code_preview": stripped.splitlines()[0][:PREVIEW_CHARS] if stripped and keep_preview else None,
+    }
 # At most this many points in a run's power trace.
 TRACE_POINTS = 200
 

@@ -10,7 +10,6 @@ one commit instead of one each.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import queue
 import threading
 import time
@@ -21,12 +20,10 @@ from typing import Any, Protocol
 
 from ..ledger.store import RUNNING
 from ..measurement import Edge, measure_window
-from ..records import TRACE_POINTS, RunRecord, default_experiment
+from ..records import TRACE_POINTS, RunRecord, code_fields, default_experiment
 from ..run_notes import RunNotes
 from ..sampler import Sampler, power_trace
 
-# Code previews are the first line of a cell, cut to this many characters.
-PREVIEW_CHARS = 120
 # Jobs arriving within this many seconds of the first are stored in one commit. It bounds how
 # late an execution's "running" row can be (its trace if the server is killed) and how long a
 # finished run waits before it is announced.
@@ -195,12 +192,7 @@ class Recorder:
             self._outstanding -= len(jobs)
 
     def _code_fields(self, code: str | None) -> dict[str, Any]:
-        stripped = (code or "").strip()
-        preview = stripped.splitlines()[0][:PREVIEW_CHARS] if stripped and self.store_code_preview else None
-        return {
-            "code_hash": hashlib.sha256(code.encode()).hexdigest() if code is not None else None,
-            "code_preview": preview,
-        }
+        return code_fields(code, self.store_code_preview)
 
     def _record_fields(self, base: dict[str, Any]) -> dict[str, Any]:
         """The record's fields from the watcher's base, with what the user attached (``%%carbon``, the run API)."""

@@ -10,7 +10,6 @@ read from IOPub and merged into each cell's run as the server's watcher does.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import os
 import re
 import socket
@@ -31,7 +30,7 @@ from ..kernel.channel import WATCHED_ENV
 from ..ledger import Ledger
 from ..measurement import Edge, Monitor, WindowMeasurement, measure_window, read_edge
 from ..process_tree import ProcessTree
-from ..records import RunRecord
+from ..records import STATUS_FLAGS, RunRecord, code_fields
 from ..run_notes import RunNotes, checked_update
 from .parameters import inject_parameters
 from .progress import Progress, summary_table
@@ -39,7 +38,6 @@ from .settings import HeadlessSettings
 from .summary import METADATA_KEY, previous_summary, summary_from_run
 
 SOURCE = "headless"
-PREVIEW_CHARS = 120
 
 
 @dataclass
@@ -158,31 +156,20 @@ class CellMeter:
 
     def build_record(self, cell: _OpenCell, measured: WindowMeasurement, status: str, count: int | None) -> RunRecord:
         flags = set(measured.flags) | {SOURCE}
-        if status == "error":
-            flags.add("errored")
-        elif status == "interrupted":
-            flags.add("interrupted")
+        if status in STATUS_FLAGS:
+            flags.add(STATUS_FLAGS[status])
         notes = cell.notes
-        stripped = cell.code.strip()
         return RunRecord(
             run_id=uuid.uuid4().hex,
             kernel_id=self.kernel_id,
             msg_id=cell.msg_id,
-            started_at=measured.started_at,
-            ended_at=measured.ended_at,
+            **measured.record_fields(),
             status=status,
-            node_j=measured.node_j,
-            attributed_j=measured.attributed_j,
-            idle_j=measured.idle_j,
-            active_j=measured.active_j,
-            channels=measured.channels,
-            methods=measured.methods,
             flags=sorted(flags),
             host=self._host,
             notebook_path=self._notebook_path,
             execution_count=count,
-            code_hash=hashlib.sha256(cell.code.encode()).hexdigest(),
-            code_preview=stripped.splitlines()[0][:PREVIEW_CHARS] if stripped else None,
+            **code_fields(cell.code),
             kernel_name=self.kernel_name,
             extra={**notes.record_extra(measured.attributed_j, measured.duration_s), "cell_index": cell.index},
             impact=self._settings.impact(measured.attributed_j),
