@@ -25,17 +25,41 @@ def _direct_children(pid: int) -> list[int]:
     return children
 
 
+# Linux's count of the PIDs handed out on this node is the last field of this file.
+LOADAVG = "/proc/loadavg"
+
+
+def newest_pid() -> int | None:
+    """The PID the node handed out last (to a process or a thread), or None where unknown."""
+    try:
+        fd = os.open(LOADAVG, os.O_RDONLY)
+        try:
+            return int(os.read(fd, 128).split()[-1])
+        finally:
+            os.close(fd)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class ProcessTree:
     """A kernel's processes; the list of descendants is refreshed at the end of each execution."""
 
     def __init__(self, pid: int | None) -> None:
         self.pid = pid
         self._processes: dict[int, psutil.Process] = {}
+        self._walked_after: int | None = None  # newest_pid() before the last walk
         self.refresh()
 
     def refresh(self) -> None:
         if self.pid is None:
             return
+        # Walking the tree reads a file per thread of every process in it, at each cell's end on
+        # the server's event loop. When no PID was handed out since the last walk, no process can
+        # have joined the tree, so the walk is skipped (one small read instead).
+        newest = newest_pid()
+        if newest is not None and newest == self._walked_after:
+            return
+        self._walked_after = newest
         pids, to_visit = {self.pid}, [self.pid]
         while to_visit:
             try:
