@@ -7,6 +7,12 @@ import { IPrediction, IPredictRequest } from './types';
 export const LOOKUP_TIMEOUT_MS = 250;
 
 /**
+ * How long a background refresh (of a cell known cheap, already started) may take: no cell waits
+ * for it, and timing out would drop what the page knew, making the cell's next start wait.
+ */
+export const REFRESH_TIMEOUT_MS = 5000;
+
+/**
  * Ask the server for a cell's prediction.
  *
  * Resolves null when nothing is known, and also when the server is slow (past `timeoutMs`), lacks

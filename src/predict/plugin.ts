@@ -4,11 +4,13 @@ import { INotebookCellExecutor, runCell } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
+import { METADATA_KEY as SUMMARY_KEY } from '../badges/summary';
+import { alwaysLooksUp, IMeasuredRun, IPredictionKey, PredictionCache } from './cache';
 import { gateContent, IGateCellLabel } from './content';
 import { askToRun } from './dialog';
 import { isDontAsk, setDontAsk } from './dontask';
 import { CellGate } from './gate';
-import { lookupPrediction } from './lookup';
+import { lookupPrediction, REFRESH_TIMEOUT_MS } from './lookup';
 import { readPredictSettings } from './threshold';
 import { DEFAULT_PREDICT_SETTINGS, IPredictSettings } from './types';
 
@@ -38,6 +40,33 @@ function labelOf({ options }: IGatedCell): IGateCellLabel {
   return { position, firstLine };
 }
 
+/** The cache's key for a cell: null (always wait) without a kernel or with `%%carbon --predict`. */
+function cacheKeyOf({ options }: IGatedCell): IPredictionKey | null {
+  const session = options.sessionContext?.session;
+  const kernelId = session?.kernel?.id;
+  const code = options.cell.model.sharedModel.getSource();
+  if (!kernelId || alwaysLooksUp(code)) {
+    return null;
+  }
+  return { notebookPath: session?.path ?? null, kernelId, cellId: options.cell.model.id, code };
+}
+
+/** The figures of the cell's last measured run, from its badge's summary in the metadata. */
+function lastMeasuredOf({ options }: IGatedCell): IMeasuredRun | null {
+  const summary = options.cell.model.getMetadata(SUMMARY_KEY) as Record<string, unknown> | undefined;
+  if (typeof summary !== 'object' || summary === null) {
+    return null;
+  }
+  const figure = (name: string): number | null =>
+    typeof summary[name] === 'number' ? (summary[name] as number) : null;
+  return {
+    energy_j: figure('energy_j'),
+    duration_s: figure('duration_s'),
+    gco2e: figure('gco2e'),
+    cost: figure('cost')
+  };
+}
+
 /**
  * The notebook cell executor with the prediction gate: each cell run is looked up first (unless the
  * gate is off) and, above a threshold, confirmed; then JupyterLab's own `runCell` runs it.
@@ -58,26 +87,32 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
     let settings: IPredictSettings = { ...DEFAULT_PREDICT_SETTINGS };
     let energyUnit: 'Wh' | 'J' = 'Wh';
 
-    const gate = new CellGate<IGatedCell>({
-      settings: () => settings,
-      isLookedUp: ({ options }) => options.cell.model.type === 'code' && !!options.sessionContext?.session?.kernel?.id,
-      isDontAsk: ({ options }) => isDontAsk(options.cell.model),
-      lookup: ({ options }) => {
-        const session = options.sessionContext?.session;
-        return lookupPrediction(
-          {
-            kernel_id: session?.kernel?.id ?? '',
-            notebook_path: session?.path ?? null,
-            cell_id: options.cell.model.id,
-            code: options.cell.model.sharedModel.getSource(),
-            execution_count: null
-          },
-          settings.lookup_timeout_ms
-        );
+    const gate = new CellGate<IGatedCell>(
+      {
+        settings: () => settings,
+        isLookedUp: ({ options }) =>
+          options.cell.model.type === 'code' && !!options.sessionContext?.session?.kernel?.id,
+        isDontAsk: ({ options }) => isDontAsk(options.cell.model),
+        lookup: ({ options }, background) => {
+          const session = options.sessionContext?.session;
+          return lookupPrediction(
+            {
+              kernel_id: session?.kernel?.id ?? '',
+              notebook_path: session?.path ?? null,
+              cell_id: options.cell.model.id,
+              code: options.cell.model.sharedModel.getSource(),
+              execution_count: null
+            },
+            background ? Math.max(settings.lookup_timeout_ms, REFRESH_TIMEOUT_MS) : settings.lookup_timeout_ms
+          );
+        },
+        confirm: flagged => askToRun(trans, gateContent(trans, flagged, labelOf, energyUnit)),
+        rememberDontAsk: ({ options }) => setDontAsk(options.cell.model),
+        cacheKey: cacheKeyOf,
+        lastMeasured: lastMeasuredOf
       },
-      confirm: flagged => askToRun(trans, gateContent(trans, flagged, labelOf, energyUnit)),
-      rememberDontAsk: ({ options }) => setDontAsk(options.cell.model)
-    });
+      new PredictionCache()
+    );
 
     let registrySettings: ISettingRegistry.ISettings | null = null;
     app.commands.addCommand(TOGGLE_GATE_COMMAND, {
@@ -122,11 +157,20 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
         if (!settings.enabled) {
           return runCell(options); // the gate is off: no lookup at all
         }
-        const admitted = await gate.admit(options.notebook, { options });
+        const cell = { options };
+        const admitted = await gate.admit(options.notebook, cell);
         if (!admitted) {
           return false;
         }
-        return runCell(options);
+        const started = performance.now();
+        const ran = await runCell(options);
+        // A run longer than the duration threshold (queue included) ends what the cache knew of the
+        // cell: its next start waits for a fresh lookup, even before its badge has the run.
+        const limit = settings.duration_s;
+        if (limit !== null && (performance.now() - started) / 1000 > limit) {
+          gate.forget(cell);
+        }
+        return ran;
       }
     };
   }
