@@ -1,0 +1,168 @@
+import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { Page } from '@playwright/test';
+
+const NOTEBOOK = 'predict-cache.ipynb';
+// Code of its own (the ledger's history is per code): a retry on the same server starts unknown too.
+const CELL = `y = sum(range(1000))  # ${Date.now()}`;
+const DIALOG = '.jp-Dialog';
+const CHIP = '.jp-carbon-Badge-chip';
+const FINAL = /^⚡ (?!running).*\d.*(Wh|J)/;
+const PREDICT = 'jupyterlab-carbon:predict';
+
+test.use({
+  autoGoto: false,
+  // Thresholds a short cell is far below; a patient lookup, as this machine may be loaded.
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    [PREDICT]: { enabled: true, energy_wh: 10, duration_s: 300, lookup_timeout_ms: 5000 }
+  },
+  waitForApplication: async ({ baseURL }, use) => {
+    void baseURL;
+    await use(async page => {
+      await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+      await page.locator('.jp-NotebookPanel').waitFor({ timeout: 60000 });
+    });
+  }
+});
+
+/** Record, in the page, when each lookup starts and when each execute_request leaves. */
+async function watchOrder(page: IJupyterLabPageFixture): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { carbonOrder: string[] };
+    w.carbonOrder = [];
+    const fetch = window.fetch.bind(window);
+    window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (url.includes('carbon/predict')) {
+        w.carbonOrder.push('lookup');
+      }
+      return fetch(input, init);
+    };
+    const panel = window.jupyterapp.shell.currentWidget as unknown as {
+      sessionContext: {
+        session: {
+          kernel: {
+            anyMessage: {
+              connect(
+                fn: (_: unknown, args: { direction: string; msg: { header: { msg_type: string } } }) => void
+              ): void;
+            };
+          };
+        };
+      };
+    };
+    panel.sessionContext.session.kernel.anyMessage.connect((_, args) => {
+      if (args.direction === 'send' && args.msg.header.msg_type === 'execute_request') {
+        w.carbonOrder.push('execute');
+      }
+    });
+  });
+}
+
+/** What happened since the last call, in order. */
+async function takeOrder(page: IJupyterLabPageFixture): Promise<string[]> {
+  return page.evaluate(() => {
+    const w = window as unknown as { carbonOrder: string[] };
+    const taken = w.carbonOrder;
+    w.carbonOrder = [];
+    return taken;
+  });
+}
+
+/** Run the notebook's only cell (not awaited: a dialog may hold it). */
+async function runCell(page: IJupyterLabPageFixture): Promise<void> {
+  void page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-cell'));
+}
+
+async function waitForRun(page: IJupyterLabPageFixture, prompt: string): Promise<void> {
+  const cell = page.locator('.jp-Notebook .jp-CodeCell').first();
+  await expect(cell.locator('.jp-InputPrompt')).toHaveText(prompt, { timeout: 30000 });
+  await expect(cell.locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
+}
+
+/**
+ * Set the duration threshold through the settings registry, as the Settings Editor would (a short
+ * cell's modeled energy can be 0 J, counted in 10 ms CPU ticks; its duration never is).
+ */
+async function setDurationThreshold(page: IJupyterLabPageFixture, seconds: number): Promise<void> {
+  await page.evaluate(
+    async ({ plugin, value }) => {
+      // The registry is the settings plugin's service (what galata's getPlugin returns; its
+      // in-page helper is not bound here, as the page was opened by Playwright's own navigation).
+      const app = window.jupyterapp as unknown as {
+        pluginRegistry: {
+          _plugins: Map<string, { service: { set(plugin: string, key: string, value: unknown): Promise<void> } }>;
+        };
+      };
+      const registry = app.pluginRegistry._plugins.get('@jupyterlab/apputils-extension:settings')!.service;
+      await registry.set(plugin, 'duration_s', value);
+    },
+    { plugin: PREDICT, value: seconds }
+  );
+}
+
+test.describe('prediction gate: what the page already knows', () => {
+  test.beforeEach(async ({ page, tmpPath }) => {
+    const notebook = {
+      cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: CELL }],
+      metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' } },
+      nbformat: 4,
+      nbformat_minor: 5
+    };
+    await page.contents.uploadContent(JSON.stringify(notebook), 'text', `${tmpPath}/${NOTEBOOK}`);
+    await (page as unknown as { page: Page }).page.goto(`lab/tree/${tmpPath}/${NOTEBOOK}`);
+    await page.waitForFunction(() => !!window.jupyterapp?.shell, null, { timeout: 60000 });
+    await expect(page.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(1, { timeout: 60000 });
+    await page.waitForFunction(
+      () => {
+        const panel = window.jupyterapp.shell.currentWidget as unknown as {
+          sessionContext?: { session?: { kernel?: { status: string } | null } | null };
+        } | null;
+        return panel?.sessionContext?.session?.kernel?.status === 'idle';
+      },
+      null,
+      { timeout: 60000 }
+    );
+  });
+
+  test('a cell known cheap starts before its lookup; a changed threshold makes it wait and ask', async ({ page }) => {
+    await watchOrder(page);
+    // Never seen: the cell waits for its lookup (nothing known, it runs).
+    await runCell(page);
+    await waitForRun(page, '[1]:');
+    expect(await takeOrder(page)).toEqual(['lookup', 'execute']);
+    // Its history now says cheap: still a waiting lookup (the page had no cheap answer yet).
+    await runCell(page);
+    await waitForRun(page, '[2]:');
+    expect(await takeOrder(page)).toEqual(['lookup', 'execute']);
+    // Same cell, same code, same thresholds: it starts at once, the lookup refreshes afterwards.
+    await runCell(page);
+    await waitForRun(page, '[3]:');
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { carbonOrder: string[] }).carbonOrder.length))
+      .toBe(2);
+    expect(await takeOrder(page)).toEqual(['execute', 'lookup']);
+    await expect(page.locator(DIALOG)).toHaveCount(0);
+
+    // A threshold the cell is above: what the page knew no longer holds, the cell waits and asks.
+    await setDurationThreshold(page, 0.000001);
+    await runCell(page);
+    const dialog = page.locator(DIALOG);
+    await expect(dialog).toBeVisible({ timeout: 10000 });
+    await expect(dialog).toContainText('Run an expensive cell?');
+    expect(await takeOrder(page)).toEqual(['lookup']);
+    await dialog
+      .locator('.jp-Dialog-footer button.jp-Dialog-button')
+      .filter({ hasText: /^Cancel$/ })
+      .click();
+    await expect(dialog).toHaveCount(0);
+    // And it asks again on the next start: an answer above a threshold is never kept as cheap.
+    await runCell(page);
+    await expect(dialog).toBeVisible({ timeout: 10000 });
+    await dialog
+      .locator('.jp-Dialog-footer button.jp-Dialog-button')
+      .filter({ hasText: /^Cancel$/ })
+      .click();
+    await expect(page.locator('.jp-Notebook .jp-CodeCell').first().locator('.jp-InputPrompt')).toHaveText('[3]:');
+  });
+});
