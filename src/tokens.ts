@@ -236,7 +236,9 @@ export interface IRunsQuery {
 
 /** A page of runs. */
 export interface IRunsPage {
+  /** How many runs match: at least this many when `total_is_lower_bound` (a capped count). */
   total: number;
+  total_is_lower_bound?: boolean;
   runs: IRun[];
 }
 

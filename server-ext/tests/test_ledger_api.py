@@ -17,7 +17,7 @@ from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketClientConnection
 
 from jupyterlab_carbon.handlers import NAMESPACE
-from jupyterlab_carbon.ledger import Ledger
+from jupyterlab_carbon.ledger import Ledger, store
 from jupyterlab_carbon.records import ChannelEnergy, RunRecord
 
 from .conftest import server_config
@@ -164,6 +164,21 @@ async def test_filters_sort_and_pages(jp_fetch: Any, ledger: Ledger) -> None:
 async def test_the_total_counts_every_match_not_the_page(jp_fetch: Any, ledger: Ledger) -> None:
     page = await call(jp_fetch, "runs", limit="1")
     assert page["total"] == len(ALICE_SEES) and len(page["runs"]) == 1
+    assert page["total_is_lower_bound"] is False
+
+
+async def test_a_total_counted_to_its_cap_says_it_is_a_lower_bound(
+    jp_fetch: Any, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "COUNT_CAP", 2)
+    page = await call(jp_fetch, "runs", q="ipynb", limit="1")  # every run alice sees matches
+    assert (page["total"], page["total_is_lower_bound"], len(page["runs"])) == (2, True, 1)
+    page = await call(jp_fetch, "runs", q="ipynb", limit="2", offset="2")  # counts what it saw
+    assert (page["total"], page["total_is_lower_bound"]) == (4, True)
+    page = await call(jp_fetch, "runs", q="ipynb", limit="100")  # a short page is exact
+    assert (page["total"], page["total_is_lower_bound"]) == (len(ALICE_SEES), False)
+    page = await call(jp_fetch, "runs", limit="1")  # the bucket sums count past the cap
+    assert (page["total"], page["total_is_lower_bound"]) == (len(ALICE_SEES), False)
 
 
 BAD_PAGES: list[tuple[dict[str, Any], str]] = [

@@ -148,6 +148,14 @@ export class LedgerListModel implements IDisposable {
     return this.showsGroups ? (this._groups?.groups.length ?? 0) : this._total;
   }
 
+  /**
+   * When the server counted the matching runs only up to its cap: how many match at least
+   * (else null). The list then ends one row past the runs loaded, which asks for more.
+   */
+  get countAtLeast(): number | null {
+    return this.showsGroups ? null : this._countAtLeast;
+  }
+
   /** The total of the runs the list shows (null until known, or when the server cannot say). */
   get totals(): IGroupTotals | null {
     return this._totals;
@@ -229,6 +237,7 @@ export class LedgerListModel implements IDisposable {
     this._staleRows = null;
     this._pending = [];
     this._total = 0;
+    this._countAtLeast = null;
     this._totals = null;
     this._groups = null;
     this._error = null;
@@ -292,6 +301,9 @@ export class LedgerListModel implements IDisposable {
     this._insertedCount++;
     this._liveIds.push(run.run_id);
     this._total++;
+    if (this._countAtLeast !== null) {
+      this._countAtLeast++;
+    }
     this._anchor = this._anchor >= 0 ? this._anchor + 1 : this._anchor;
     this._visible = [this._visible[0] + 1, this._visible[1] + 1];
     if (this._totals) {
@@ -446,6 +458,11 @@ export class LedgerListModel implements IDisposable {
         // counted them already (it recorded them before it answered).
         const shift = this._insertedCount - pending.inserted - this._countedByServer(pending, page);
         this._total = page.total + shift;
+        this._countAtLeast = page.total_is_lower_bound ? this._total : null;
+        if (page.total_is_lower_bound && page.runs.length === this._pageSize) {
+          // More runs than counted may match: one row past the page asks for the next one.
+          this._total = Math.max(this._total, start + shift + page.runs.length + 1);
+        }
         page.runs.forEach((run, offset) => {
           this._rows[start + shift + offset] = run;
         });
@@ -527,6 +544,7 @@ export class LedgerListModel implements IDisposable {
   private _insertedCount = 0;
   private _liveIds: string[] = [];
   private _total = 0;
+  private _countAtLeast: number | null = null;
   private _totals: IGroupTotals | null = null;
   private _groups: IRunGroups | null = null;
   private _groupsLoading = false;

@@ -284,6 +284,8 @@ export class LedgerPanel extends Widget {
     const totals = model.totals;
     if (totals) {
       parts.push(totalsLine(totals, { trans, energyUnit: this._energyUnit }));
+    } else if (model.countAtLeast !== null) {
+      parts.push(trans.__('%1+ runs', model.countAtLeast.toLocaleString()));
     } else if (!model.showsGroups) {
       parts.push(trans._n('%1 run', '%1 runs', model.rowCount));
     }

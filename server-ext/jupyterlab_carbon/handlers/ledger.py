@@ -52,8 +52,14 @@ class RunsHandler(LedgerHandler):
         order = self.choice_argument("order", ORDERS, "desc")
         limit = self.integer_argument("limit", 100, 1, MAX_LIMIT)
         offset = self.integer_argument("offset", 0, 0, check.MAX_OFFSET)
-        total, runs = await self.ask(self.ledger.search, query, sort=sort, order=order, limit=limit, offset=offset)
-        self.write_json({"total": total, "runs": [run.to_json() for run in runs]})
+        page = await self.ask(self.ledger.page, query, sort=sort, order=order, limit=limit, offset=offset)
+        self.write_json(
+            {
+                "total": page.total,
+                "total_is_lower_bound": page.total_is_lower_bound,
+                "runs": [run.to_json() for run in page.runs],
+            }
+        )
 
 
 class RunHandler(LedgerHandler):

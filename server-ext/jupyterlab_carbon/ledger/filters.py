@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, exists, func, literal, select, text
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, literal, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from .query import RunQuery
@@ -16,8 +16,18 @@ from .schema import RUN_GROUPS, RUN_TEXT, RUN_TEXT_FTS, RUNNING, RUNS, SECONDS_P
 TRIGRAM = 3
 
 
-def run_filters(query: RunQuery, dialect: str) -> list[ColumnElement[bool]]:
-    """Every filter of ``query`` over the runs table (running executions never match)."""
+def uses_text(query: RunQuery) -> bool:
+    """Whether ``query`` tests the runs' search text (``q``, or a tag the text index can narrow)."""
+    return bool(query.q) or any(len(tag) >= TRIGRAM for tag in query.tags)
+
+
+def run_filters(query: RunQuery, dialect: str, per_row: bool = False) -> list[ColumnElement[bool]]:
+    """Every filter of ``query`` over the runs table (running executions never match).
+
+    ``q`` is looked up in the text index (the set of matching runs, which the database builds
+    whole) unless ``per_row``: then each run the plan reaches tests its own text, which lets a
+    page walk an index in its sort order and stop after ``limit`` matches (``page_walks``).
+    """
     c = RUNS.c
     clauses: list[ColumnElement[bool]] = [c.status != RUNNING]
     equal = {
@@ -36,9 +46,9 @@ def run_filters(query: RunQuery, dialect: str) -> list[ColumnElement[bool]]:
     if query.until is not None:
         clauses.append(c.started_at < query.until)
     if query.q:
-        clauses.append(c.run_id.in_(_text_matches(query.q, dialect)))
+        clauses.append(_text_of_run(query.q) if per_row else c.run_id.in_(_text_matches(query.q, dialect)))
     for tag in query.tags:
-        if len(tag) >= TRIGRAM:
+        if len(tag) >= TRIGRAM and not per_row:
             # Tags are in the search text: its index narrows the runs to check to those holding
             # the tag's text, instead of reading every run's tags.
             clauses.append(c.run_id.in_(_text_matches(tag, dialect)))
@@ -76,15 +86,60 @@ def _text_matches(q: str, dialect: str) -> Any:
     pg_trgm index when it exists.
     """
     if dialect == "sqlite" and len(q) >= TRIGRAM:
-        phrase = '"' + q.replace('"', '""') + '"'
         rowids = (
             text(f"SELECT rowid FROM {RUN_TEXT_FTS} WHERE {RUN_TEXT_FTS} MATCH :phrase")
-            .bindparams(phrase=phrase)
+            .bindparams(_phrase(q))
             .columns(rowid=Integer)
         )
         return select(RUN_TEXT.c.run_id).where(RUN_TEXT.c.id.in_(rowids))
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return select(RUN_TEXT.c.run_id).where(RUN_TEXT.c.text.ilike(pattern, escape="\\"))
+    return select(RUN_TEXT.c.run_id).where(RUN_TEXT.c.text.ilike(_pattern(q), escape="\\"))
+
+
+def _phrase(q: str) -> Any:
+    """``q`` as an FTS5 phrase, a bound parameter of its own (a search may hold several)."""
+    return bindparam("phrase", '"' + q.replace('"', '""') + '"', unique=True)
+
+
+def _pattern(q: str) -> str:
+    """``q`` as a LIKE pattern matching any text holding it."""
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _text_of_run(q: str) -> ColumnElement[bool]:
+    """True where the run's own search text holds ``q``: ``_text_matches`` for one run.
+
+    LIKE on SQLite, which folds the case of ASCII letters only where the full-text index folds
+    every letter: ``walkable`` keeps other text off this test there. (Asking the full-text index
+    about one row, ``MATCH ... AND rowid = ?``, reads the phrase's whole doclists every time: a
+    walk over 20,000 runs took 34 s.)
+    """
+    t = RUN_TEXT.c
+    test = t.text.ilike(_pattern(q), escape="\\")
+    return exists(select(literal(1)).select_from(RUN_TEXT).where(t.run_id == RUNS.c.run_id, test))
+
+
+def walkable(query: RunQuery, dialect: str) -> bool:
+    """Whether ``run_filters(per_row=True)`` finds exactly the runs the text index finds."""
+    return dialect != "sqlite" or not query.q or query.q.isascii()
+
+
+def text_driver(query: RunQuery, dialect: str) -> str | None:
+    """On SQLite, the text (``q``, else a tag) whose full-text matches can drive a capped count."""
+    if dialect != "sqlite":
+        return None
+    if query.q and len(query.q) >= TRIGRAM:
+        return query.q
+    return next((tag for tag in query.tags if len(tag) >= TRIGRAM), None)
+
+
+def fts_matches(q: str) -> Any:
+    """SQLite: the run_text ids whose text holds ``q`` (three characters or more), as a FROM item."""
+    return (
+        text(f"SELECT rowid AS id FROM {RUN_TEXT_FTS} WHERE {RUN_TEXT_FTS} MATCH :phrase")
+        .bindparams(_phrase(q))
+        .columns(id=Integer)
+        .subquery("fts")
+    )
 
 
 def json_array_contains(column: Any, value: str, dialect: str) -> ColumnElement[bool]:

@@ -20,7 +20,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,7 +46,7 @@ from ..private_files import PRIVATE_FILE_MODE, private_directory, private_file, 
 from ..records import ChannelEnergy, RunRecord, default_experiment
 from . import annotations as checks
 from . import totals
-from .filters import run_filters
+from .filters import run_filters, uses_text, walkable
 from .query import GROUP_KEYS, SORT_KEYS, UNSET, RunQuery, Unset
 from .schema import (
     RUN_TEXT,
@@ -63,6 +63,13 @@ from .schema import (
 )
 
 MAX_LIMIT = 10000
+# A search's total is counted up to this many runs where the bucket sums cannot answer it: at a
+# million runs, counting 10,000 matches of a text search costs PostgreSQL ~300 ms (ILIKE over the
+# ~125,000 texts holding them), 1,000 about 20 ms (benchmarks/README.md).
+COUNT_CAP = 1000
+# A text or tag search matching this many runs or more walks the page's index (see Ledger.page):
+# the walk reads about (offset + limit) * runs / matches rows, collecting reads every match.
+WALK_FROM = COUNT_CAP
 SQLITE_BUSY_TIMEOUT_MS = 10000
 SQLITE_CACHE_KIB = 65536  # per pooled connection
 
@@ -70,6 +77,15 @@ SQLITE_CACHE_KIB = 65536  # per pooled connection
 # (BEGIN IMMEDIATE) so that the busy timeout decides how long they wait, where a deferred
 # transaction that read first could fail at once with SQLITE_BUSY when it starts writing.
 _IMMEDIATE = "carbon_begin_immediate"
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """A page of a search: the runs, and how many match (at least ``total`` when a lower bound)."""
+
+    total: int
+    total_is_lower_bound: bool
+    runs: list[RunRecord]
 
 
 class LedgerError(Exception):
@@ -410,10 +426,25 @@ class Ledger:
     def search(
         self, query: RunQuery, sort: str = "started_at", order: str = "desc", limit: int = 100, offset: int = 0
     ) -> tuple[int, list[RunRecord]]:
+        """``page`` as (total, runs): the total may be a lower bound (``COUNT_CAP``, see ``page``)."""
+        found = self.page(query, sort=sort, order=order, limit=limit, offset=offset)
+        return found.total, found.runs
+
+    def page(
+        self, query: RunQuery, sort: str = "started_at", order: str = "desc", limit: int = 100, offset: int = 0
+    ) -> RunPage:
         """How many runs match ``query``, and the page of them in ``sort`` order (without traces).
 
         Ties (and the order of runs with no value, which come last newest first and first
         oldest first) are broken by start time then run id, so pages never overlap.
+
+        The total is exact where the bucket sums answer it (every filter but text, tags, flags,
+        method, msg_id and code_hash) and when the page is short; otherwise the matching runs are
+        counted up to ``COUNT_CAP`` and a total that reaches it is a lower bound (at least the
+        cap, and at least ``offset`` plus the runs returned). A text or tag search
+        matching ``WALK_FROM`` runs or more is paged by walking the sort order's index and
+        testing each run's text, stopping after the page, instead of collecting and sorting
+        every match.
         """
         checks.query(query)
         _check_page(limit, offset)
@@ -423,17 +454,26 @@ class Ledger:
             raise ValueError(f"order must be asc or desc, not {order!r}.")
         with self._engine.connect() as conn:
             dialect = _dialect(conn)
+            counted: tuple[int, bool] | None = None
+            if uses_text(query):
+                counted = totals.count(conn, query, COUNT_CAP)
+            walk = counted is not None and (counted[0] >= WALK_FROM or counted[1]) and walkable(query, dialect)
             stmt = (
                 select(*_LIST_COLUMNS)
-                .where(*run_filters(query, dialect))
+                .where(*run_filters(query, dialect, per_row=walk))
                 .order_by(*_order_by(sort, order))
                 .limit(limit)
                 .offset(offset)
             )
-            page = [_to_record(row) for row in conn.execute(stmt).mappings()]
-            # A short first page is its own count.
-            total = len(page) if offset == 0 and len(page) < limit else totals.count(conn, query)
-        return total, page
+            runs = [_to_record(row) for row in conn.execute(stmt).mappings()]
+            if len(runs) < limit and (runs or offset == 0):
+                counted = (offset + len(runs), False)  # a short page ends the matches: its own count
+            elif counted is None:
+                counted = totals.count(conn, query, COUNT_CAP)
+        total, lower_bound = counted
+        if lower_bound and runs:
+            total = max(total, offset + len(runs))  # paging past the cap counts at least what it saw
+        return RunPage(total=total, total_is_lower_bound=lower_bound, runs=runs)
 
     def run(
         self, run_id: str, with_trace: bool = False, visible_users: tuple[str, ...] | None = None

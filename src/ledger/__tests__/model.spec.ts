@@ -32,6 +32,8 @@ const TOTALS: IGroupTotals = {
 class FakeSource implements ILedgerSource {
   constructor(public rows: IRun[]) {}
 
+  /** Count at most this many matches, as the server does for text searches (null: exact). */
+  cap: number | null = null;
   queries: ILedgerPageQuery[] = [];
   groupQueries: Array<{ by: LedgerGroupKey; filters: ILedgerFilters }> = [];
   groupsAnswer: IRunGroups = { groups: [], total: { ...TOTALS } };
@@ -42,7 +44,15 @@ class FakeSource implements ILedgerSource {
     return new Promise(resolve => {
       this._waiting.push(() => {
         const offset = query.offset ?? 0;
-        resolve({ total: this.rows.length, runs: this.rows.slice(offset, offset + (query.limit ?? 100)) });
+        const limit = query.limit ?? 100;
+        const runs = this.rows.slice(offset, offset + limit);
+        if (this.cap !== null && this.rows.length > this.cap && runs.length === limit) {
+          resolve({ total: Math.max(this.cap, offset + runs.length), total_is_lower_bound: true, runs });
+        } else if (runs.length < limit && (runs.length > 0 || offset === 0)) {
+          resolve({ total: offset + runs.length, runs });
+        } else {
+          resolve({ total: this.rows.length, runs });
+        }
       });
     });
   }
@@ -94,6 +104,28 @@ describe('LedgerListModel', () => {
     expect(source.queries.slice(1).map(q => q.offset)).toEqual([480, 530]);
     expect(model.run(500)?.run_id).toBe('r500');
     expect(model.run(200)).toBeUndefined(); // never the whole ledger
+  });
+
+  it('lists a capped count as at least so many runs and grows as the pages past it come', async () => {
+    const source = new FakeSource(ledger(260));
+    source.cap = 150;
+    const model = new LedgerListModel(source, { pageSize: 100 });
+    model.reload();
+    await source.flush();
+    expect(model.countAtLeast).toBe(150);
+    expect(model.rowCount).toBe(150);
+
+    model.ensureRange(140, 149);
+    await source.flush();
+    expect(model.countAtLeast).toBe(240);
+    expect(model.rowCount).toBe(241); // one row past the runs loaded asks for more
+    expect(model.run(239)?.run_id).toBe('r239');
+
+    model.ensureRange(240, 240);
+    await source.flush();
+    expect(model.countAtLeast).toBeNull(); // a short page ends it: the count is exact
+    expect(model.rowCount).toBe(260);
+    expect(model.run(259)?.run_id).toBe('r259');
   });
 
   it('sends the filters and sort with every page and starts again from the top when they change', async () => {

@@ -1,0 +1,162 @@
+"""A search's capped count and its page walk (issue 8's million runs), on SQLite and PostgreSQL.
+
+Where the bucket sums cannot answer a search (text, tags, flags, method...), its total is
+counted up to ``COUNT_CAP`` runs and flagged as a lower bound when it reaches it; a text or tag
+search matching ``WALK_FROM`` runs or more is paged by walking the sort order's index and testing
+each run's text. Both limits are lowered here so that a few runs reach them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from jupyterlab_carbon.ledger import Ledger, RunQuery, store
+from jupyterlab_carbon.records import RunRecord
+
+from .test_ledger_queries import DAY, T0, ids, run
+
+CAP = 5
+
+
+def corpus() -> list[RunRecord]:
+    """30 runs over three days: code lines, tags, users, a modeled third, flags, odd cases."""
+    codes = ["model.fit(x, y)", "NEEDLE = load()", "print(needle_count)", "Étude des données", "x_1 = 50%"]
+    runs = []
+    for n in range(30):
+        runs.append(
+            run(
+                f"r{n:02d}",
+                started_at=T0 + (n % 3) * DAY + n * 60 + (7 if n % 4 == 0 else 0),
+                kernel_id=f"k{n % 4}",
+                code_preview=codes[n % len(codes)],
+                tags=[["gpu"], ["gpu", "final"], [], ["cpu"]][n % 4],
+                user=[None, "alice", "bob"][n % 3],
+                flags=["sampling-gap"] if n % 2 else [],
+                modeled=n % 3 == 0,
+                attributed_j=float(n % 7) * 10 + 1,
+                notebook_path=None if n == 29 else f"nb{n % 2}.ipynb",
+            )
+        )
+    return runs
+
+
+@pytest.fixture
+def ledger(ledger_url: str) -> Iterator[Ledger]:
+    with Ledger(ledger_url) as opened:
+        opened.write_batch([], corpus())
+        opened.set_deleted(["r03", "r04"], True)
+        yield opened
+
+
+@pytest.fixture
+def capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "COUNT_CAP", CAP)
+
+
+def everything(ledger: Ledger, query: RunQuery, **options: Any) -> list[str]:
+    """Every matching run id, paging 4 at a time until a short page (never trusting the total)."""
+    found: list[str] = []
+    while True:
+        page = ledger.page(query, limit=4, offset=len(found), **options).runs
+        found += ids(page)
+        if len(page) < 4:
+            return found
+
+
+def test_a_broad_text_search_counts_up_to_the_cap(ledger: Ledger, capped: None) -> None:
+    page = ledger.page(RunQuery(q="needle"), limit=3)
+    assert (page.total, page.total_is_lower_bound) == (CAP, True)
+    assert len(page.runs) == 3
+    # Every run is still reachable past the cap, newest first.
+    matching = everything(ledger, RunQuery(q="needle"))
+    assert sorted(matching) == sorted(f"r{n:02d}" for n in range(30) if n % 5 in (1, 2))  # "NEEDLE", "needle"
+
+
+def test_the_total_is_exact_below_the_cap(ledger: Ledger, capped: None) -> None:
+    page = ledger.page(RunQuery(q="needle", user="alice"), limit=2)
+    assert page.total == 4 and not page.total_is_lower_bound
+    assert len(page.runs) == 2
+
+
+def test_the_cap_counts_exactly_cap_matches_as_exact(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    exact = ledger.page(RunQuery(q="needle", user="alice")).total
+    monkeypatch.setattr(store, "COUNT_CAP", exact)
+    page = ledger.page(RunQuery(q="needle", user="alice"), limit=1)
+    assert (page.total, page.total_is_lower_bound) == (exact, False)
+    monkeypatch.setattr(store, "COUNT_CAP", exact - 1)
+    page = ledger.page(RunQuery(q="needle", user="alice"), limit=1)
+    assert (page.total, page.total_is_lower_bound) == (exact - 1, True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [RunQuery(flags=("sampling-gap",)), RunQuery(method="modeled"), RunQuery(tags=("gpu",))],
+    ids=["flag", "method", "tag"],
+)
+def test_filters_the_buckets_lack_are_capped_too(ledger: Ledger, capped: None, query: RunQuery) -> None:
+    page = ledger.page(query, limit=2)
+    assert (page.total, page.total_is_lower_bound) == (CAP, True)
+    assert len(everything(ledger, query)) > CAP
+
+
+@pytest.mark.parametrize(
+    "query",
+    [RunQuery(), RunQuery(experiment="nb1.ipynb"), RunQuery(user="bob", since=T0 + DAY / 2)],
+    ids=["all", "experiment", "user-since"],
+)
+def test_totals_the_buckets_answer_stay_exact_past_the_cap(ledger: Ledger, capped: None, query: RunQuery) -> None:
+    page = ledger.page(query, limit=2)
+    assert page.total == len(everything(ledger, query)) > CAP
+    assert not page.total_is_lower_bound
+
+
+def test_a_short_first_page_is_exact(ledger: Ledger, capped: None) -> None:
+    page = ledger.page(RunQuery(q="étude", user="bob"), limit=100)
+    assert page.total == len(page.runs) <= CAP and not page.total_is_lower_bound
+
+
+SEARCHES = [
+    RunQuery(q="needle"),
+    RunQuery(q="NEEDLE", visible_users=("alice",)),
+    RunQuery(q="étude"),
+    RunQuery(q="ÉTUDE"),
+    RunQuery(q="x_1"),  # LIKE's wildcards are plain characters
+    RunQuery(q="50%"),
+    RunQuery(q="nb"),  # shorter than a trigram
+    RunQuery(q="nb1", tags=("gpu",)),
+    RunQuery(tags=("gpu", "final")),
+    RunQuery(tags=("final",), deleted="include"),
+    RunQuery(q="model", deleted="only"),
+    RunQuery(q="needle", since=T0 + DAY, until=T0 + 2 * DAY, method="measured"),
+    RunQuery(q="no such text"),
+]
+
+
+@pytest.mark.parametrize("query", SEARCHES, ids=[str(n) for n in range(len(SEARCHES))])
+@pytest.mark.parametrize(
+    ("sort", "order"), [("started_at", "desc"), ("started_at", "asc"), ("energy", "desc"), ("notebook_path", "asc")]
+)
+def test_walking_the_index_finds_what_collecting_the_matches_finds(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, query: RunQuery, sort: str, order: str
+) -> None:
+    monkeypatch.setattr(store, "WALK_FROM", 10**9)
+    collected = everything(ledger, query, sort=sort, order=order)
+    total = ledger.page(query).total
+    monkeypatch.setattr(store, "WALK_FROM", 0)
+    assert everything(ledger, query, sort=sort, order=order) == collected
+    assert ledger.page(query).total == total == len(collected)
+
+
+def test_paging_past_the_cap_counts_what_it_saw_and_a_short_page_ends_it(ledger: Ledger, capped: None) -> None:
+    query = RunQuery(q="needle")  # 12 runs
+    page = ledger.page(query, limit=4, offset=4)
+    assert (page.total, page.total_is_lower_bound) == (8, True)
+    page = ledger.page(query, limit=4, offset=8)  # the last four: a full page, more may follow
+    assert (page.total, page.total_is_lower_bound) == (12, True)
+    page = ledger.page(query, limit=5, offset=10)
+    assert (page.total, page.total_is_lower_bound, len(page.runs)) == (12, False, 2)
+    page = ledger.page(query, limit=5, offset=20)  # past the end: nothing learnt beyond the cap
+    assert (page.total, page.total_is_lower_bound, page.runs) == (CAP, True, [])
