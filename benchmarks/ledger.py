@@ -15,6 +15,11 @@ ms and the number of matching runs; progress goes to stderr. PostgreSQL is Debia
 
     .venv/bin/python benchmarks/ledger.py                       # both databases, 1,000,000 runs
     .venv/bin/python benchmarks/ledger.py --rows 100000 --database sqlite
+    .venv/bin/python benchmarks/ledger.py --keep /tmp/ledger-bench --no-write   # load once, time again
+
+With ``--keep DIR`` the databases stay in DIR (PostgreSQL's data directory too, its server
+started and stopped around the run) and a later run reuses them instead of loading again; the
+recorder's write adds 600 runs to a kept ledger, which ``--no-write`` skips.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "server-ext"))
 
-from sqlalchemy import Connection, create_engine, insert, text  # noqa: E402
+from sqlalchemy import JSON, Connection, Table, create_engine, func, insert, inspect, select, text  # noqa: E402
 
 from jupyterlab_carbon.ledger import Ledger, RunQuery, schema, store  # noqa: E402
 from jupyterlab_carbon.records import ChannelEnergy, RunRecord  # noqa: E402
@@ -184,9 +189,11 @@ def queries(now: float) -> dict[str, Callable[[Ledger], Any]]:
     }
 
 
-def measure(ledger: Ledger, now: float, repeats: int) -> dict[str, Any]:
+def measure(ledger: Ledger, now: float, repeats: int, only: list[str] | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for name, call in queries(now).items():
+        if only and name not in only:
+            continue
         matched = call(ledger)  # warm-up, and the size of the answer
         times = []
         for _ in range(repeats):
@@ -210,7 +217,8 @@ def bulk_load(url: str, rows: int, seed: int, now: float) -> float:
     Rows, search text and bucket totals are the store's own (``_row``, ``search_text``,
     ``bucket_totals_select``, the SQL its upgrade uses); only the order differs from a year of
     ``write_batch`` calls: the secondary indexes (and SQLite's full-text triggers) are dropped
-    while the rows go in and re-created after, which takes minutes instead of hours.
+    while the rows go in and re-created after, which takes minutes instead of hours. PostgreSQL
+    gets the rows through COPY (psycopg's, one per batch), SQLite through executemany.
     """
     Ledger(url).close()  # the schema
     engine = create_engine(url)
@@ -221,28 +229,30 @@ def bulk_load(url: str, rows: int, seed: int, now: float) -> float:
             conn.exec_driver_sql(f"DROP {kind} {name}")
     written = 0
     for batch in generate(rows, seed, now):
+        runs = [store._row(record) for record in batch]
+        texts = [
+            {"run_id": r.run_id, "text": schema.search_text(r.notebook_path, r.code_preview, r.experiment, r.tags)}
+            for r in batch
+        ]
         with engine.begin() as conn:
-            conn.execute(insert(schema.RUNS), [store._row(record) for record in batch])
-            conn.execute(
-                insert(schema.RUN_TEXT),
-                [
-                    {
-                        "run_id": r.run_id,
-                        "text": schema.search_text(r.notebook_path, r.code_preview, r.experiment, r.tags),
-                    }
-                    for r in batch
-                ],
-            )
+            if conn.dialect.name == "postgresql":
+                _copy(conn, schema.RUNS, runs)
+                _copy(conn, schema.RUN_TEXT, texts)
+            else:
+                conn.execute(insert(schema.RUNS), runs)
+                conn.execute(insert(schema.RUN_TEXT), texts)
         written += len(batch)
         if written % 100_000 == 0:
-            print(f"  {written} runs written", file=sys.stderr)
+            print(f"  {written} runs written ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     with engine.begin() as conn:
-        print("  indexes", file=sys.stderr)
+        print(f"  indexes ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET maintenance_work_mem = '512MB'")
         for _, _, ddl in rebuilt:
             conn.exec_driver_sql(ddl)
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql(f"INSERT INTO {schema.RUN_TEXT_FTS}({schema.RUN_TEXT_FTS}) VALUES ('rebuild')")
-        print("  bucket totals", file=sys.stderr)
+        print(f"  bucket totals ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
         bucket_rows = schema.bucket_totals_select(schema.RUNS, conn.dialect.name)
         conn.execute(insert(schema.RUN_GROUPS).from_select(list(bucket_rows.selected_columns.keys()), bucket_rows))
     if engine.dialect.name == "postgresql":
@@ -250,6 +260,22 @@ def bulk_load(url: str, rows: int, seed: int, now: float) -> float:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     return time.perf_counter() - start
+
+
+def _copy(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """COPY rows (dicts of the table's columns) into a PostgreSQL table; JSON columns as JSON text."""
+    columns = list(rows[0])
+    json_columns = {column.name for column in table.columns if isinstance(column.type, JSON)}
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    names = ", ".join(f'"{name}"' for name in columns)
+    with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    (None if row[name] is None else json.dumps(row[name])) if name in json_columns else row[name]
+                    for name in columns
+                ]
+            )
 
 
 def _secondary_ddl(conn: Connection) -> list[tuple[str, str, str]]:
@@ -288,14 +314,64 @@ def write_latency(ledger: Ledger, now: float, batches: int = 30) -> dict[str, fl
 
 @contextlib.contextmanager
 def database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of a ledger database of ``kind`` kept in ``directory`` (a PostgreSQL server's data
+    directory is ``directory/pg``, started here and stopped after, its data kept)."""
     if kind == "sqlite":
         yield f"sqlite:///{directory / 'ledger.sqlite'}"
         return
     sys.path.insert(0, str(REPO / "server-ext"))
-    from tests.postgres import temporary_postgres
+    from tests import postgres
 
-    with temporary_postgres() as url:
-        yield url
+    bin_dir, account = postgres.server_bin_dir(), postgres._server_account()
+    base = directory / "pg"
+    data, log = base / "data", base / "server.log"
+    fresh = not data.exists()
+    base.mkdir(parents=True, exist_ok=True)
+    if account is not None:
+        for path in (directory, base):
+            os.chown(path, account.pw_uid, account.pw_gid)
+    if fresh:
+        postgres._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                postgres.SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            account,
+            base,
+        )
+    # The server as the tests start it, with the memory a dedicated ledger server would be given.
+    options = f"-k {base} {postgres.SERVER_OPTIONS} -c shared_buffers=1GB -c effective_cache_size=4GB -c work_mem=16MB"
+    postgres._run(
+        [str(bin_dir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data), "-l", str(log), "-o", options],
+        account,
+        base,
+    )
+    try:
+        server = f"postgresql+psycopg://{postgres.SUPERUSER}@/postgres?host={base}"
+        if fresh:
+            postgres.create_database(server, "carbon")
+        yield f"postgresql+psycopg://{postgres.SUPERUSER}@/carbon?host={base}"
+    finally:
+        postgres._run([str(bin_dir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(data)], account, base)
+
+
+def stored_runs(url: str) -> int:
+    """How many runs the database at ``url`` already holds (0 for a new one)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not inspect(conn).has_table(schema.RUNS.name):
+                return 0
+            return int(conn.execute(select(func.count()).select_from(schema.RUNS)).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def main() -> int:
@@ -304,6 +380,14 @@ def main() -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the databases in DIR and reuse them on the next run with the same --rows (no reload)",
+    )
+    parser.add_argument("--only", metavar="NAME", nargs="+", help="time only these queries (names as in the JSON)")
+    parser.add_argument("--no-write", action="store_true", help="skip timing the recorder's write (it adds runs)")
     args = parser.parse_args()
     now = time.time()
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -320,24 +404,40 @@ def main() -> int:
     }
     met = True
     for kind in kinds:
-        with (
-            tempfile.TemporaryDirectory() as directory,
-            database(kind, Path(directory)) as url,
-        ):
-            print(f"{kind}: writing {args.rows} runs", file=sys.stderr)
-            load_s = bulk_load(url, args.rows, args.seed, now)
+        with contextlib.ExitStack() as stack:
+            if args.keep is None:
+                directory = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            else:
+                directory = args.keep / kind
+                directory.mkdir(parents=True, exist_ok=True)
+            url = stack.enter_context(database(kind, directory))
+            load_s: float | None = None
+            stamp = directory / "generated_at"
+            held = stored_runs(url)
+            if held and stamp.exists():
+                now = float(stamp.read_text())  # the queries' "last month" is the data's
+                print(f"{kind}: reusing the {held} runs in {directory}", file=sys.stderr)
+            else:
+                if held:
+                    raise SystemExit(f"{directory} holds a ledger of unknown origin: remove it first")
+                print(f"{kind}: writing {args.rows} runs", file=sys.stderr)
+                load_s = bulk_load(url, args.rows, args.seed, now)
+                stamp.write_text(repr(now))
             with Ledger(url) as ledger:
-                # A few runs in the trash, as a real ledger has.
-                ledger.set_deleted([f"{kernel:06d}-0001" for kernel in range(1, 200)], True)
+                if load_s is not None:
+                    # A few runs in the trash, as a real ledger has.
+                    ledger.set_deleted([f"{kernel:06d}-0001" for kernel in range(1, 200)], True)
                 print(f"{kind}: querying", file=sys.stderr)
                 load_avg = os.getloadavg()
-                figures = measure(ledger, now, args.repeats)
-                print(f"{kind}: writing", file=sys.stderr)
-                writes = write_latency(ledger, now)
+                figures = measure(ledger, now, args.repeats, args.only)
+                writes = None
+                if not args.no_write:
+                    print(f"{kind}: writing", file=sys.stderr)
+                    writes = write_latency(ledger, now)
             slow = sorted(name for name, figure in figures.items() if figure["p95_ms"] > TARGET_MS)
             met = met and not slow
             result["databases"][kind] = {
-                "bulk_load_s": round(load_s, 1),
+                "bulk_load_s": None if load_s is None else round(load_s, 1),
                 "load_average_before_queries": [round(x, 1) for x in load_avg],
                 "queries": figures,
                 "write_batch": writes,
