@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from jupyterlab_carbon import __version__
+from jupyterlab_carbon.kernel.live_widget import LIVE_AFTER_S
 from jupyterlab_carbon.kernel.widget import MODULE_VERSION, CarbonWidget
 
 from .test_carbon_magic import lone_kernel  # noqa: F401  # the fixture
@@ -69,19 +70,41 @@ def _outputs(client: Any, code: str) -> list[tuple[str, dict[str, Any]]]:
             return outputs
 
 
-def test_magic_displays_the_widget_then_updates_it_with_the_final_summary(
+def test_a_long_body_gets_the_live_widget_then_its_final_summary(
     lone_kernel: tuple[Any, str],  # noqa: F811
 ) -> None:
     client, _ = lone_kernel
-    outputs = _outputs(client, "%%carbon -e demo --budget 1kJ\nsum(range(1_000_000))")
+    body = f"print('before')\nimport time; time.sleep({LIVE_AFTER_S} + 0.5)\nprint('after')"
+    code = "%%carbon -e demo --budget 1kJ\n" + body
+    outputs = _outputs(client, code)
     kinds = [kind for kind, _ in outputs]
-    assert kinds == ["display_data", "update_display_data"], outputs
-    (_, shown), (_, final) = outputs
+    assert kinds == ["stream", "display_data", "stream", "update_display_data"], outputs
+    (_, shown), (_, final) = outputs[1], outputs[3]
     assert shown["transient"]["display_id"] == final["transient"]["display_id"]
     assert WIDGET_VIEW in shown["data"] and "Status</th><td>running" in shown["data"]["text/html"]
     # A client without a widget manager keeps the final text and HTML.
     assert final["data"]["text/plain"].startswith("jupyterlab-carbon: experiment 'demo'; ")
     assert "Status</th><td>ok" in final["data"]["text/html"] and "in-kernel" in final["data"]["text/html"]
+
+
+def test_a_short_body_shows_only_the_final_widget(lone_kernel: tuple[Any, str]) -> None:  # noqa: F811
+    client, _ = lone_kernel
+    outputs = _outputs(client, "%%carbon -e demo\nsum(range(1000))")
+    assert [kind for kind, _ in outputs] == ["display_data"], outputs
+    data = outputs[0][1]["data"]
+    assert WIDGET_VIEW in data and "Status</th><td>ok" in data["text/html"]
+    assert data["text/plain"].startswith("jupyterlab-carbon: experiment 'demo'; ")
+
+
+def test_a_failing_short_body_shows_its_final_widget_and_the_error_propagates(
+    lone_kernel: tuple[Any, str],  # noqa: F811
+) -> None:
+    client, _ = lone_kernel
+    outputs = _outputs(client, "%%carbon\n1 / 0")
+    assert [kind for kind, _ in outputs] == ["display_data"], outputs
+    assert "Status</th><td>error" in outputs[0][1]["data"]["text/html"]
+    reply = client.get_shell_msg(timeout=30)
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "ZeroDivisionError"
 
 
 def test_quiet_displays_nothing(lone_kernel: tuple[Any, str]) -> None:  # noqa: F811

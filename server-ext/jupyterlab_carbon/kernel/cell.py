@@ -23,6 +23,7 @@ from ..measurement import Monitor, Window, WindowMeasurement
 from ..units import duration_text, energy_text
 from . import api, channel
 from .flops import FlopCount, count_flops
+from .live_widget import DeferredWidget, widgets_available
 from .options import Budget, CellOptions
 
 CHECK_EVERY_S = 0.25
@@ -138,7 +139,7 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     __tracebackhide__ = True
     api.annotate(_start_update(options))
     server_records = watched()
-    widget = None if options.quiet else _show_widget(options)
+    widget = None if options.quiet or not widgets_available() else DeferredWidget(options)
     # In the kernel: the whole body without a server, each repetition, and a budget's account.
     whole_needed = not server_records or options.budget is not None
     monitor = api.monitor() if options.repeat > 1 or whole_needed else None
@@ -173,6 +174,8 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
         status = "error"
         raise
     finally:
+        if widget is not None:
+            widget.body_ended()
         update: dict[str, Any] = {}
         if guard is not None:
             guard.close()
@@ -211,25 +214,6 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
             )
         elif not options.quiet and status == "ok":
             print("jupyterlab-carbon: " + "; ".join(_summary_parts(options, own, repetitions, server_records)))
-
-
-def _show_widget(options: CellOptions) -> Any | None:
-    """Display the live widget (None where ipywidgets is not installed: the summary is printed then)."""
-    try:
-        from .widget import CarbonWidget
-    except ImportError:
-        return None
-    request = channel.current_request()
-    budget = {**options.budget.to_json(), "on_budget": options.on_budget} if options.budget is not None else {}
-    widget = CarbonWidget(
-        msg_id=str(request.get("msg_id", "")) if request is not None else "",
-        experiment=options.experiment or "",
-        run_name=options.name or "",
-        budget=budget,
-        started_at=time.time(),
-    )
-    widget.show()
-    return widget
 
 
 def _widget_summary(measured: WindowMeasurement | None, metrics: dict[str, float], started: float) -> dict[str, Any]:

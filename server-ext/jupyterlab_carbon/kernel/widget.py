@@ -15,7 +15,7 @@ import html
 import re
 from typing import Any
 
-from ipywidgets import DOMWidget  # type: ignore[import-untyped]  # ipywidgets ships no type hints
+from ipywidgets import Widget  # type: ignore[import-untyped]  # ipywidgets ships no type hints
 from traitlets import Dict, Float, List, Unicode
 
 from .. import __version__
@@ -27,8 +27,12 @@ MODULE_VERSION = f"^{__version__}" if re.fullmatch(r"\d+\.\d+\.\d+", __version__
 STATUSES = ("running", "ok", "error", "interrupted")
 
 
-class CarbonWidget(DOMWidget):  # type: ignore[misc]  # an untyped base class
-    """The live meter of one ``%%carbon`` execution."""
+class CarbonWidget(Widget):  # type: ignore[misc]  # an untyped base class
+    """The live meter of one ``%%carbon`` execution.
+
+    A plain ``Widget``, not a ``DOMWidget``: the latter opens a second comm for its ``Layout``
+    model, which this view never uses (the browser's model supplies the DOM defaults).
+    """
 
     _model_name = Unicode("CarbonModel").tag(sync=True)
     _view_name = Unicode("CarbonView").tag(sync=True)
