@@ -145,20 +145,23 @@ class Recorder:
             jobs = [self._jobs.get()]
             # Gather what comes within GROUP_S of the first job (one commit for a burst of
             # cells; a short cell's start and end in one group are written once), and on
-            # while messages flow, up to MAX_DEFER_S.
+            # while messages flow, up to MAX_DEFER_S. The thread sleeps meanwhile rather than
+            # waking for each job: every wake-up takes the GIL from the loop relaying messages.
             first = time.monotonic()
             deadline = first + GROUP_S
-            while not isinstance(jobs[-1], _Stop):
+            while not isinstance(jobs[0], _Stop):
                 now = time.monotonic()
                 if now >= deadline:
                     quiet_at = self._last_traffic + QUIET_S
                     if now >= quiet_at or now >= first + MAX_DEFER_S:
                         break
                     deadline = min(quiet_at, first + MAX_DEFER_S)
+                time.sleep(max(deadline - now, 0))
+            while True:
                 try:
-                    jobs.append(self._jobs.get(timeout=max(deadline - now, 0)))
+                    jobs.append(self._jobs.get_nowait())
                 except queue.Empty:
-                    continue
+                    break
             stop = any(isinstance(job, _Stop) for job in jobs)
             self._process([job for job in jobs if not isinstance(job, _Stop)])
             if stop:
