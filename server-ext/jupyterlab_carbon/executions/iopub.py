@@ -1,9 +1,13 @@
 """One kernel's IOPub subscription, decoded lean and confirmed before the kernel is reported up.
 
 Every IOPub message of a kernel reaches the watcher, but it needs only a few: ``status``,
-``execute_input`` and ``error`` whose parent is an ``execute_request``. Frames are received
-without copying; for the rest only the small header frames are parsed, so a cell printing
-megabytes costs no decoding and no memory here.
+``execute_input`` and ``error`` whose parent is an ``execute_request``. For the rest only the
+small header frames are parsed, so a cell printing megabytes costs no decoding and no memory here.
+
+The messages come from the socket the server already holds on each kernel's IOPub to track its
+activity (``start_watching_activity``): the watcher's handler runs after the server's on the
+frames it received, so a message costs one receive, not two. Where that stream cannot be shared
+(another server version), the watcher opens its own socket, receiving frames without copying.
 """
 
 from __future__ import annotations
@@ -113,7 +117,7 @@ def _is_annotation(metadata_frame: Any) -> bool:
 
 
 class IOPubSubscription:
-    """The watcher's own SUB socket on a kernel's IOPub."""
+    """The watcher's subscription to a kernel's IOPub: the server's activity stream, or its own."""
 
     def __init__(self, manager: Any, on_event: Callable[[IOPubEvent], None]) -> None:
         self.manager = manager
@@ -121,9 +125,30 @@ class IOPubSubscription:
         self._topic = f"jupyterlab-carbon-{uuid.uuid4().hex}"
         self._probes: set[str] = set()
         self._confirmed: asyncio.Future[None] | None = None
-        # IOLoopKernelManager.connect_iopub gives a ZMQStream subscribed to everything.
-        self._stream: Any = manager.connect_iopub()
-        self._stream.on_recv(self._receive, copy=False)
+        self._server_callback: Callable[[list[Any]], None] | None = None
+        stream = getattr(manager, "_activity_stream", None)
+        server_callback = getattr(stream, "_recv_callback", None)
+        if stream is not None and callable(server_callback) and not stream.closed():
+            self._stream: Any = stream
+            self._server_callback = server_callback
+
+            def both(frames: list[Any]) -> None:
+                server_callback(frames)
+                self._receive(frames)
+
+            stream.on_recv(both)
+        else:
+            # IOLoopKernelManager.connect_iopub gives a ZMQStream subscribed to everything.
+            self._stream = manager.connect_iopub()
+            self._stream.on_recv(self._receive, copy=False)
+
+    @property
+    def shared(self) -> bool:
+        """True while this subscription reads the server's own activity stream."""
+        return self._server_callback is not None
+
+    def follows(self, stream: Any) -> bool:
+        return self._stream is stream
 
     def _receive(self, frames: list[Any]) -> None:
         event = decode(frames, self.manager.session)
@@ -181,7 +206,10 @@ class IOPubSubscription:
     def close(self) -> None:
         if self._confirmed is not None and not self._confirmed.done():
             self._confirmed.cancel()
-        self._stream.close()
+        if self._server_callback is None:
+            self._stream.close()
+        elif not self._stream.closed():
+            self._stream.on_recv(self._server_callback)  # the server's stream, as it was
 
 
 class ProcessExitWatch:

@@ -1,6 +1,6 @@
 """Watch every kernel the server manages and turn each cell execution into a run record.
 
-The watcher holds its own IOPub subscription per kernel, so every execution is seen exactly
+The watcher subscribes to every kernel's IOPub (see iopub.py), so every execution is seen exactly
 once whichever client sent it (a browser tab, two tabs, nbclient through the REST API, a ZMQ
 client with the connection file) and even with no browser open. The window [t0, t1] comes from
 the kernel's own timestamps on its ``status: busy`` and ``status: idle`` messages whose parent
@@ -105,6 +105,11 @@ class KernelWatch:
         self.close()
         self.tree = ProcessTree(self.pid)
         self.exit_watch = ProcessExitWatch(self.pid)
+        self.subscribe()
+
+    def subscribe(self) -> None:
+        if self.subscription is not None:
+            self.subscription.close()
         self.subscription = IOPubSubscription(self.manager, functools.partial(self._on_event, self.kernel_id))
 
     def remember_finished(self, msg_id: str) -> None:
@@ -231,10 +236,18 @@ class ExecutionWatcher:
         original = self._originals
 
         # The server starts watching a kernel's activity once its process is up, before the
-        # start request is answered: subscribing then gives the subscription the most time.
+        # start request is answered: subscribing then gives the subscription the most time. Its
+        # activity stream is the one the watcher reads (see IOPubSubscription), so when the
+        # server replaces it (a restart on new ports), the watcher follows.
         def start_watching_activity(kernel_id: str) -> None:
             original["start_watching_activity"](kernel_id)
-            self.watch(kernel_id)
+            watch = self._watches.get(kernel_id)
+            if watch is None:
+                self.watch(kernel_id)
+            elif watch.subscription is None or not watch.subscription.follows(
+                getattr(watch.manager, "_activity_stream", None)
+            ):
+                watch.subscribe()  # subscribed earlier (the start event can come first) or to a stream now closed
 
         async def start_kernel(*args: Any, **kwargs: Any) -> str:
             kernel_id: str = await original["start_kernel"](*args, **self._launch_options(kwargs))
