@@ -54,3 +54,21 @@ for (const theme of ['light', 'dark'] as const) {
     await page.screenshot({ path: test.info().outputPath(`widget-final-${theme}.png`) });
   });
 }
+
+test('a cell shorter than the live delay shows the widget once, in its final state', async ({ page, tmpPath }) => {
+  const name = 'widget-short.ipynb';
+  await page.contents.uploadContent(notebook('%%carbon -e short\n1 + 1'), 'text', `${tmpPath}/${name}`);
+  await page.filebrowser.openDirectory(tmpPath);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  await page.notebook.selectCells(0);
+  await page.keyboard.press('Control+Enter');
+
+  const widget = page.locator(WIDGET);
+  await expect(widget).toHaveAttribute('data-status', 'ok', { timeout: 30000 });
+  await expect(widget).toHaveCount(1);
+  const final = widget.getByRole('status');
+  await expect(final).toContainText('server record', { timeout: 30000 });
+  await expect(widget.locator('figcaption')).toContainText('runs of short: energy');
+  await page.screenshot({ path: test.info().outputPath('widget-short-final.png') });
+});
