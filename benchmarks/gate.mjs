@@ -6,8 +6,10 @@
 // execute_request leaves for the kernel (the kernel connection's `anyMessage`, direction "send").
 // Gate on, the cell's lookup (POST carbon/predict, answered below the threshold) sits on that path;
 // off, there is no lookup at all. Prints JSON: per mode p50/p95/max, and the added p50 and p95.
+// With --new-code, the cell's code is changed before every run (`x = <a new number>`), so that
+// neither the page nor the ledger knows it: the first run of a cell, which waits for its lookup.
 //
-//   node benchmarks/gate.mjs [rounds]
+//   node benchmarks/gate.mjs [rounds] [--new-code]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +22,9 @@ const root = path.join(here, '..');
 const requireFromUiTests = createRequire(path.join(root, 'ui-tests', 'package.json'));
 const { chromium } = requireFromUiTests('playwright-core');
 
-const ROUNDS = Number(process.argv[2] ?? 100);
+const args = process.argv.slice(2);
+const NEW_CODE = args.includes('--new-code');
+const ROUNDS = Number(args.find(arg => !arg.startsWith('--')) ?? 100);
 const PORT = 18000 + Math.floor(Math.random() * 1000);
 const NOTEBOOK = 'gate-bench.ipynb';
 
@@ -96,41 +100,49 @@ try {
     null,
     { timeout: 120000, polling: 200 }
   );
-  const samples = await page.evaluate(async rounds => {
-    const app = window.jupyterapp;
-    const setGate = async enabled => {
-      if (app.commands.isToggled('carbon:toggle-prediction-gate') !== enabled) {
-        await app.commands.execute('carbon:toggle-prediction-gate');
-      }
-    };
-    const panel = app.shell.currentWidget;
-    const kernel = panel.sessionContext.session.kernel;
-    let sentAt = 0;
-    kernel.anyMessage.connect((_, args) => {
-      if (args.direction === 'send' && args.msg.header.msg_type === 'execute_request') {
-        sentAt = performance.now();
-      }
-    });
-    const runOnce = async () => {
-      sentAt = 0;
-      const start = performance.now();
-      await app.commands.execute('notebook:run-cell');
-      return sentAt - start;
-    };
-    const result = { on: [], off: [] };
-    // Warm up both paths (first lookups open connections, first runs load code).
-    for (const enabled of [true, false, true, false]) {
-      await setGate(enabled);
-      await runOnce();
-    }
-    for (let i = 0; i < rounds; i++) {
-      for (const enabled of i % 2 ? [true, false] : [false, true]) {
+  const samples = await page.evaluate(
+    async ([rounds, newCode]) => {
+      const app = window.jupyterapp;
+      const setGate = async enabled => {
+        if (app.commands.isToggled('carbon:toggle-prediction-gate') !== enabled) {
+          await app.commands.execute('carbon:toggle-prediction-gate');
+        }
+      };
+      const panel = app.shell.currentWidget;
+      const kernel = panel.sessionContext.session.kernel;
+      let sentAt = 0;
+      kernel.anyMessage.connect((_, args) => {
+        if (args.direction === 'send' && args.msg.header.msg_type === 'execute_request') {
+          sentAt = performance.now();
+        }
+      });
+      let version = 0;
+      const runOnce = async () => {
+        if (newCode) {
+          version += 1;
+          panel.content.activeCell.model.sharedModel.setSource(`x = ${Date.now()}${version}`);
+        }
+        sentAt = 0;
+        const start = performance.now();
+        await app.commands.execute('notebook:run-cell');
+        return sentAt - start;
+      };
+      const result = { on: [], off: [] };
+      // Warm up both paths (first lookups open connections, first runs load code).
+      for (const enabled of [true, false, true, false]) {
         await setGate(enabled);
-        result[enabled ? 'on' : 'off'].push(await runOnce());
+        await runOnce();
       }
-    }
-    return result;
-  }, ROUNDS);
+      for (let i = 0; i < rounds; i++) {
+        for (const enabled of i % 2 ? [true, false] : [false, true]) {
+          await setGate(enabled);
+          result[enabled ? 'on' : 'off'].push(await runOnce());
+        }
+      }
+      return result;
+    },
+    [ROUNDS, NEW_CODE]
+  );
   const on = stats(samples.on);
   const off = stats(samples.off);
   const round = v => Math.round(v * 1000) / 1000;
@@ -138,6 +150,7 @@ try {
     JSON.stringify(
       {
         benchmark: 'prediction gate: run command to execute_request sent, cheap cell (x = 1), JupyterLab in Chromium',
+        code: NEW_CODE ? 'new before every run (never seen)' : 'the same every run',
         rounds: ROUNDS,
         gate_on: on,
         gate_off: off,
