@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 RECORD_VERSION = 1
@@ -37,6 +37,12 @@ class ChannelEnergy:
     attributed_j: float  # share x node_j
     idle_j: float  # the kernel's part of the channel's idle baseline
     active_j: float  # the kernel's part above the idle baseline
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _CHANNEL_FIELDS}
+
+
+_CHANNEL_FIELDS = tuple(f.name for f in fields(ChannelEnergy))
 
 
 @dataclass
@@ -84,10 +90,12 @@ class RunRecord:
         return self.ended_at - self.started_at
 
     def to_json(self, include_trace: bool = False) -> dict[str, Any]:
-        data = asdict(self)
+        """The record as JSON-ready values, to serialise at once: its lists and dicts are the
+        record's own, not copies (``dataclasses.asdict`` deep-copied the power trace of every
+        run announced, ~0.8 ms each on the server's event loop, even when it was left out)."""
+        data = {name: getattr(self, name) for name in _RUN_FIELDS if include_trace or name != "trace"}
+        data["channels"] = [channel.to_json() for channel in self.channels]
         data["duration_s"] = self.duration_s
-        if not include_trace:
-            del data["trace"]
         return data
 
     @classmethod
@@ -95,6 +103,9 @@ class RunRecord:
         fields = {k: v for k, v in data.items() if k != "duration_s"}
         fields["channels"] = [ChannelEnergy(**c) for c in data.get("channels", [])]
         return cls(**fields)
+
+
+_RUN_FIELDS = tuple(f.name for f in fields(RunRecord))
 
 
 def default_experiment(notebook_path: str | None, kernel_name: str | None, kernel_id: str) -> str:
