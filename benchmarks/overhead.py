@@ -489,6 +489,24 @@ async def open_kernel(server: Server) -> KernelClient:
     return KernelClient(ws)
 
 
+async def listen_to_events(server: Server) -> tuple[Any, asyncio.Task[int]]:
+    """What JupyterLab with the extension keeps open: the events WebSocket (live power, every
+    recorded run as JSON), read as it comes; the task returns the messages read when it closes."""
+    from tornado.websocket import websocket_connect
+
+    ws = await websocket_connect(
+        f"ws://127.0.0.1:{server.port}/carbon/events?token={server.token}", max_message_size=64 * 2**20
+    )
+
+    async def drain() -> int:
+        messages = 0
+        while await ws.read_message() is not None:
+            messages += 1
+        return messages
+
+    return ws, asyncio.ensure_future(drain())
+
+
 async def runs_recorded(server: Server) -> int:
     code, body = await request(server, "GET", f"/carbon/runs?kernel_id={server.kernel_id}&limit=1")
     if code != 200:
@@ -635,6 +653,7 @@ async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, A
             raise RuntimeError(f"/carbon/status should answer 200 on and 404 off, got {status}")
         _, carbon_status = await request(on, "GET", "/carbon/status")
         clients = {s.name: await open_kernel(s) for s in servers}
+        events, events_read = await listen_to_events(on)
 
         # Warm up: import paths, the kernel's first executions, the ledger's first write.
         for server in servers:
@@ -662,7 +681,9 @@ async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, A
             large = await large_outputs(on, off, clients, args)
             sent += args.large_cells
         count, lag_s = await wait_recorded(on, sent, 60.0)
+        events.close()
         return {
+            "events_websocket_messages_read_on": await events_read,
             "large_outputs": large,
             "code": args.code,
             "warmup_cells_per_server": args.warmup,
