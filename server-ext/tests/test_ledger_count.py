@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 
 from jupyterlab_carbon.ledger import Ledger, RunQuery, store
+from jupyterlab_carbon.ledger.filters import run_filters
+from jupyterlab_carbon.ledger.schema import RUNS
 from jupyterlab_carbon.records import RunRecord
 
 from .test_ledger_queries import DAY, T0, ids, run
@@ -160,3 +163,50 @@ def test_paging_past_the_cap_counts_what_it_saw_and_a_short_page_ends_it(ledger:
     assert (page.total, page.total_is_lower_bound, len(page.runs)) == (12, False, 2)
     page = ledger.page(query, limit=5, offset=20)  # past the end: nothing learnt beyond the cap
     assert (page.total, page.total_is_lower_bound, page.runs) == (CAP, True, [])
+
+
+VISIBLE = [
+    RunQuery(visible_users=("alice",)),
+    RunQuery(visible_users=("alice", "bob"), since=T0 + DAY / 2),
+    RunQuery(q="needle", visible_users=("alice",)),
+    RunQuery(q="NEEDLE", visible_users=("bob",), since=T0 + DAY, until=T0 + 2.5 * DAY),
+    RunQuery(q="étude", visible_users=("bob",)),  # not ASCII: never tested run by run on SQLite
+    RunQuery(tags=("gpu",), visible_users=(), deleted="include"),
+    RunQuery(flags=("sampling-gap",), visible_users=("alice",), until=T0 + 2 * DAY),
+    RunQuery(method="modeled", visible_users=("bob",), experiment="nb0.ipynb"),
+    RunQuery(q="model", visible_users=("alice",), code_hash="none"),  # the buckets cannot count these
+]
+
+
+@pytest.mark.parametrize("query", VISIBLE, ids=[str(n) for n in range(len(VISIBLE))])
+@pytest.mark.parametrize(("sort", "order"), [("started_at", "desc"), ("energy", "asc"), ("experiment", "desc")])
+def test_the_visibility_index_finds_what_the_sort_walk_finds(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, query: RunQuery, sort: str, order: str
+) -> None:
+    """Few visible runs are read through the index on (user, start); many walk the sort order."""
+    monkeypatch.setattr(store, "COUNT_CAP", CAP)
+    monkeypatch.setattr(store, "VISIBLE_SCAN_MAX", 0)  # never few enough: the walk or the collected matches
+    walked = everything(ledger, query, sort=sort, order=order)
+    first = ledger.page(query, limit=2)
+    monkeypatch.setattr(store, "VISIBLE_SCAN_MAX", 10**9)
+    assert everything(ledger, query, sort=sort, order=order) == walked
+    assert ledger.page(query, limit=2) == first
+    expected = [
+        r.run_id
+        for r in corpus()
+        if (r.user or "") in ("", *(query.visible_users or ()))
+        and (query.q is None or query.q.lower() in f"{r.notebook_path}\n{r.code_preview}".lower())
+    ]
+    assert set(walked) <= set(expected)
+
+
+def test_sqlite_takes_the_visibility_index_only_when_told(tmp_path: Any) -> None:
+    """Without ``visibility_index`` SQLite's planner is kept off the index on (user, start)."""
+    query = RunQuery(visible_users=("alice",), since=T0)
+    with Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite'}") as ledger, ledger._engine.connect() as conn:
+        for indexed in (True, False):
+            stmt = select(RUNS.c.run_id).where(*run_filters(query, "sqlite", visibility_index=indexed))
+            stmt = stmt.order_by(RUNS.c.started_at.desc()).limit(10)
+            compiled = stmt.compile(conn, compile_kwargs={"literal_binds": True})
+            plan = " ".join(row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+            assert ("ix_runs_visible_started" in plan) == indexed, plan

@@ -1,4 +1,5 @@
-"""Schema version 3 on a ledger that version 2 wrote: every run kept, backfilled, searchable and summed."""
+"""Schema upgrades of ledgers older versions wrote: version 3 on a version 2 ledger (every run kept,
+backfilled, searchable and summed), version 4's visibility index on a version 3 ledger."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def test_a_version_2_ledger_is_upgraded_with_its_runs(ledger_url: str, monkeypat
     make_v2_ledger(ledger_url, monkeypatch, ROWS)
     with Ledger(ledger_url) as ledger:
         with ledger._engine.connect() as conn:
-            assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == 3
+            assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == store.MIGRATIONS[-1][0]
         total, runs = ledger.search(RunQuery(), limit=100)
         assert total == 5
         by_id = {r.run_id: r for r in runs}
@@ -144,3 +145,40 @@ def test_an_unreadable_impact_is_kept_and_counted_as_none(tmp_path: Any, monkeyp
         total = ledger.groups(RunQuery(), "experiment")["total"]
         assert total["runs"] == 2 and total["gco2e"] == 10.0 and total["costs"] == {"EUR": 0.1}
         assert [r.run_id for r in ledger.search(RunQuery(), sort="co2e")[1]] == ["ok", "inf"]
+
+
+def index_names(url: str) -> set[str]:
+    """The names of the runs table's indexes (expression indexes too, which SQLAlchemy's inspector skips)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            found = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'"))
+        else:
+            found = conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'runs'"))
+        names = {row[0] for row in found}
+    engine.dispose()
+    return names
+
+
+def test_a_version_3_ledger_gains_the_visibility_index(ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:3])
+    with Ledger(ledger_url) as ledger:
+        ledger.write_batch(
+            [],
+            [
+                RunRecord.from_json({**v2_row(f"r{n}", started_at=T0 + n), "user": user})
+                for n, user in enumerate(["ada", "bob", None, "ada"])
+            ],
+        )
+    monkeypatch.undo()
+    assert "ix_runs_visible_started" not in index_names(ledger_url)
+    with Ledger(ledger_url) as ledger:
+        with ledger._engine.connect() as conn:
+            assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == 4
+        assert "ix_runs_visible_started" in index_names(ledger_url)
+        # Its runs and every query on them as before.
+        assert [r.run_id for r in ledger.search(RunQuery(visible_users=("ada",)))[1]] == ["r3", "r2", "r0"]
+        assert ledger.search(RunQuery(q="fit", visible_users=("bob",), since=T0 + 1))[0] == 2
+        assert ledger.groups(RunQuery(visible_users=("bob",)), "user")["total"]["runs"] == 2
+    with Ledger(ledger_url) as ledger:  # opening again runs no step
+        assert ledger.search(RunQuery())[0] == 4

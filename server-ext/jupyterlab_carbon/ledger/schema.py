@@ -28,6 +28,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -284,6 +285,39 @@ def _v3_indexes(runs: Table, dialect: str) -> list[Index]:
         key = c[name].asc().nulls_first() if dialect == "postgresql" else c[name]
         indexes.append(Index(f"ix_runs_{name}_started", key, c.started_at))
     return indexes
+
+
+def visible_user_sql(c: Any) -> Any:
+    """A run's user as the visibility filter tests it (``coalesce(user, '')``, a run of no known
+    user being everyone's), the expression version 4 indexes.
+
+    The '' is a literal, not a bound parameter: SQLite uses an expression index only for the same
+    expression, and ``coalesce(user, ?)`` is not ``coalesce(user, '')`` to it.
+    """
+    return func.coalesce(c.user, literal_column("''"))
+
+
+def _visibility_index(runs: Table) -> Index:
+    return Index("ix_runs_visible_started", visible_user_sql(runs.c), runs.c.started_at)
+
+
+def index_visibility_v4(conn: Connection) -> None:
+    """Version 4: an index on (coalesce(user, ''), started_at), the visibility filter and time range.
+
+    A team ledger's search by one user over a time range (``q`` + user + a month) otherwise reads
+    either every run in the range or every text match (a million-run ledger: 0.3-0.8 s). On
+    PostgreSQL the table is analyzed too: the planner's statistics of an expression come with
+    its index, and without them it estimates the filter at a flat 1 %.
+    """
+    metadata = MetaData()
+    _define_v1(metadata)
+    runs = metadata.tables["runs"]
+    runs.append_column(_impact_column())
+    for column in _v3_run_columns():
+        runs.append_column(column)
+    conn.execute(CreateIndex(_visibility_index(runs)))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE runs")
 
 
 def create_text_index(conn: Connection) -> None:

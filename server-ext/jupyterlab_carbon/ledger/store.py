@@ -46,7 +46,7 @@ from ..private_files import PRIVATE_FILE_MODE, private_directory, private_file, 
 from ..records import ChannelEnergy, RunRecord, default_experiment
 from . import annotations as checks
 from . import totals
-from .filters import run_filters, uses_text, walkable
+from .filters import answerable_by_buckets, run_filters, uses_text, walkable
 from .query import GROUP_KEYS, SORT_KEYS, UNSET, RunQuery, Unset
 from .schema import (
     RUN_TEXT,
@@ -56,6 +56,7 @@ from .schema import (
     add_impact_v2,
     annotate_v3,
     create_v1,
+    index_visibility_v4,
     search_text,
 )
 from .schema import (
@@ -70,6 +71,10 @@ COUNT_CAP = 1000
 # A text or tag search matching this many runs or more walks the page's index (see Ledger.page):
 # the walk reads about (offset + limit) * runs / matches rows, collecting reads every match.
 WALK_FROM = COUNT_CAP
+# A search limited to some users (visible_users) whose other bucket filters (time range, names)
+# leave at most this many runs reads them through the index on (user, started_at) and sorts the
+# matches; above it, the page walks its sort order's index (schema.index_visibility_v4).
+VISIBLE_SCAN_MAX = 10000
 SQLITE_BUSY_TIMEOUT_MS = 10000
 SQLITE_CACHE_KIB = 65536  # per pooled connection
 
@@ -96,7 +101,12 @@ Migration = Callable[[Connection], None]
 
 # (version, step), in increasing version order (the steps are in schema.py). To change the
 # schema, append (N + 1, step) there and here, and update the query tables in schema.py.
-MIGRATIONS: list[tuple[int, Migration]] = [(1, create_v1), (2, add_impact_v2), (3, annotate_v3)]
+MIGRATIONS: list[tuple[int, Migration]] = [
+    (1, create_v1),
+    (2, add_impact_v2),
+    (3, annotate_v3),
+    (4, index_visibility_v4),
+]
 # Taken by every write transaction on PostgreSQL, so that writers take turns as on SQLite: the
 # bucket totals are read-modify-write, and concurrent recomputations would lose runs.
 PG_WRITE_LOCK = 0x6361726256  # "carbV"
@@ -445,6 +455,11 @@ class Ledger:
         matching ``WALK_FROM`` runs or more is paged by walking the sort order's index and
         testing each run's text, stopping after the page, instead of collecting and sorting
         every match.
+
+        A search limited to ``visible_users`` whose other bucket filters leave at most
+        ``VISIBLE_SCAN_MAX`` runs (one user's month) is answered from the index on (user, start
+        time) instead, each of those runs testing its own text: counted and sorted in one
+        statement (``_narrow_page``), not walked.
         """
         checks.query(query)
         _check_page(limit, offset)
@@ -455,25 +470,69 @@ class Ledger:
         with self._engine.connect() as conn:
             dialect = _dialect(conn)
             counted: tuple[int, bool] | None = None
-            if uses_text(query):
-                counted = totals.count(conn, query, COUNT_CAP)
-            walk = counted is not None and (counted[0] >= WALK_FROM or counted[1]) and walkable(query, dialect)
-            stmt = (
-                select(*_LIST_COLUMNS)
-                .where(*run_filters(query, dialect, per_row=walk))
-                .order_by(*_order_by(sort, order))
-                .limit(limit)
-                .offset(offset)
-            )
-            runs = [_to_record(row) for row in conn.execute(stmt).mappings()]
+            narrow = False
+            if query.visible_users is not None:
+                # Few runs visible in the range (a month of one user's): read them all through
+                # the visibility index. Many (a user's whole year): walk the sort order's index.
+                answerable = answerable_by_buckets(query)
+                visible = totals.visible_runs(conn, query, exact=answerable)
+                narrow = visible is not None and visible <= VISIBLE_SCAN_MAX
+                if visible is not None and answerable:
+                    counted = (visible, False)  # the query's own count
+            by_text = uses_text(query)
+            if narrow and counted is None:
+                # Text, tags, flags...: one pass over those few runs both counts and pages them.
+                runs, counted = self._narrow_page(conn, query, sort, order, limit, offset)
+            else:
+                if by_text:
+                    counted = totals.count(conn, query, COUNT_CAP)
+                walk = (
+                    by_text
+                    and counted is not None
+                    and (counted[0] >= WALK_FROM or counted[1])
+                    and walkable(query, dialect)
+                )
+                stmt = (
+                    select(*_LIST_COLUMNS)
+                    .where(*run_filters(query, dialect, per_row=walk, visibility_index=narrow))
+                    .order_by(*_order_by(sort, order))
+                    .limit(limit)
+                    .offset(offset)
+                )
+                runs = [_to_record(row) for row in conn.execute(stmt).mappings()]
             if len(runs) < limit and (runs or offset == 0):
                 counted = (offset + len(runs), False)  # a short page ends the matches: its own count
             elif counted is None:
-                counted = totals.count(conn, query, COUNT_CAP)
+                counted = totals.count(conn, query, COUNT_CAP, narrow=narrow)
         total, lower_bound = counted
         if lower_bound and runs:
             total = max(total, offset + len(runs))  # paging past the cap counts at least what it saw
         return RunPage(total=total, total_is_lower_bound=lower_bound, runs=runs)
+
+    def _narrow_page(
+        self, conn: Connection, query: RunQuery, sort: str, order: str, limit: int, offset: int
+    ) -> tuple[list[RunRecord], tuple[int, bool] | None]:
+        """``page``'s runs and count for a search over few visible runs (``VISIBLE_SCAN_MAX``):
+        one statement reads them through the visibility index, each testing its own text, and
+        counts the matches (``count(*) OVER ()``) as it pages them. The count is capped as
+        ``totals.count`` caps it; None when the page is past the end (nothing to count it on)."""
+        dialect = _dialect(conn)
+        where = run_filters(
+            query, dialect, per_row=uses_text(query) and walkable(query, dialect), visibility_index=True
+        )
+        stmt = (
+            select(*_LIST_COLUMNS, func.count().over().label("matched"))
+            .where(*where)
+            .order_by(*_order_by(sort, order))
+            .limit(limit)
+            .offset(offset)
+        )
+        rows = conn.execute(stmt).mappings().all()
+        if not rows:
+            return [], None
+        matched = int(rows[0]["matched"])
+        counted = (COUNT_CAP, True) if matched > COUNT_CAP else (matched, False)
+        return [_to_record({k: v for k, v in row.items() if k != "matched"}) for row in rows], counted
 
     def run(
         self, run_id: str, with_trace: bool = False, visible_users: tuple[str, ...] | None = None

@@ -19,7 +19,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, case, delete, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .filters import answerable_by_buckets, bucket_filters, fts_matches, run_filters, split_days, text_driver
+from .filters import (
+    answerable_by_buckets,
+    bucket_filters,
+    fts_matches,
+    run_filters,
+    split_days,
+    text_driver,
+    walkable,
+)
 from .query import RunQuery
 from .schema import (
     BUCKET_COLUMNS,
@@ -195,12 +203,16 @@ def totals_by(conn: Connection, query: RunQuery, by: str | None) -> dict[Any, To
     return result
 
 
-def count(conn: Connection, query: RunQuery, cap: int | None = None) -> tuple[int, bool]:
+def count(conn: Connection, query: RunQuery, cap: int | None = None, narrow: bool = False) -> tuple[int, bool]:
     """How many runs match ``query``, and whether that is a lower bound.
 
     Exact from the bucket sums when they can answer; else the matching runs are counted up to
     ``cap`` (None: all of them) and a count that reaches it is ``(cap, True)``: counting the
     tens of thousands of runs a broad text or tag filter matches takes seconds.
+
+    ``narrow``: the caller found few runs visible in the query's range (``visible_runs``), so
+    they are read through the visibility index, each testing its own text, instead of starting
+    from every text match.
     """
     dialect = conn.dialect.name
     if answerable_by_buckets(query):
@@ -217,7 +229,10 @@ def count(conn: Connection, query: RunQuery, cap: int | None = None) -> tuple[in
             found += int(conn.execute(edge_runs).scalar_one())
         return found, False
     driver = text_driver(query, dialect)
-    if driver is None:
+    if narrow and walkable(query, dialect):
+        where = run_filters(query, dialect, per_row=True, visibility_index=True)
+        matching = select(literal(1)).select_from(RUNS).where(*where)
+    elif driver is None:
         matching = select(literal(1)).select_from(RUNS).where(*run_filters(query, dialect))
     else:
         # SQLite builds the whole list of an IN (subquery) before the first row: 83,000 runs
@@ -230,6 +245,24 @@ def count(conn: Connection, query: RunQuery, cap: int | None = None) -> tuple[in
         matching = matching.limit(cap + 1)
     found = int(conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one())
     return (cap, True) if cap is not None and found > cap else (found, False)
+
+
+def visible_runs(conn: Connection, query: RunQuery, exact: bool = True) -> int | None:
+    """How many runs ``query``'s filters other than text, tags, flags and method let through
+    (its visibility, time range, names...), from the bucket sums: what reading them through the
+    visibility index would read. None when the buckets cannot tell (msg_id, code_hash...).
+
+    Not ``exact``: the runs of the whole days around the time range, an upper bound read from
+    the buckets alone (no count of the runs at the range's two ends).
+    """
+    rest = replace(query, q=None, tags=(), flags=(), method=None)
+    if not answerable_by_buckets(rest):
+        return None
+    if not exact:
+        since = None if rest.since is None else math.floor(rest.since / SECONDS_PER_DAY) * SECONDS_PER_DAY
+        until = None if rest.until is None else math.ceil(rest.until / SECONDS_PER_DAY) * SECONDS_PER_DAY
+        rest = replace(rest, since=since, until=until)
+    return count(conn, rest)[0]
 
 
 # -- writing ------------------------------------------------------------------------------
