@@ -177,14 +177,20 @@ def _define_v3_tables(metadata: MetaData) -> None:
     )
 
 
+def _define_v3_runs(metadata: MetaData) -> Table:
+    """Version 1's tables in ``metadata``, with the runs table as version 3 left it (and 4 keeps it)."""
+    _define_v1(metadata)
+    runs = metadata.tables["runs"]
+    runs.append_column(_impact_column())
+    for column in _v3_run_columns():
+        runs.append_column(column)
+    return runs
+
+
 # The tables as the queries see them: the schema at the newest version.
 _METADATA = MetaData()
-_define_v1(_METADATA)
+RUNS = _define_v3_runs(_METADATA)
 SCHEMA_INFO = _METADATA.tables["schema_info"]
-RUNS = _METADATA.tables["runs"]
-RUNS.append_column(_impact_column())
-for _column in _v3_run_columns():
-    RUNS.append_column(_column)
 _define_v3_tables(_METADATA)
 RUN_TEXT = _METADATA.tables["run_text"]
 RUN_GROUPS = _METADATA.tables["run_groups"]
@@ -309,13 +315,7 @@ def index_visibility_v4(conn: Connection) -> None:
     PostgreSQL the table is analyzed too: the planner's statistics of an expression come with
     its index, and without them it estimates the filter at a flat 1 %.
     """
-    metadata = MetaData()
-    _define_v1(metadata)
-    runs = metadata.tables["runs"]
-    runs.append_column(_impact_column())
-    for column in _v3_run_columns():
-        runs.append_column(column)
-    conn.execute(CreateIndex(_visibility_index(runs)))
+    conn.execute(CreateIndex(_visibility_index(_define_v3_runs(MetaData()))))
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("ANALYZE runs")
 

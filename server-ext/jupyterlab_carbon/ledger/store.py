@@ -20,7 +20,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -888,10 +888,10 @@ def _json_finite(value: Any) -> bool:
 
 
 def _row(record: RunRecord) -> dict[str, Any]:
-    """A record as a row: its stored fields, the channels as plain dicts (cheaper than a deep asdict),
+    """A record as a row: its stored fields, the channels as plain dicts,
     its default experiment if it has none, and the impact's figures in their own columns."""
     row = {name: _without_nul(getattr(record, name)) for name in _RECORD_FIELDS}
-    row["channels"] = [asdict(channel) for channel in record.channels]
+    row["channels"] = [channel.to_json() for channel in record.channels]
     row["experiment"] = record.experiment or default_experiment(
         record.notebook_path, record.kernel_name, record.kernel_id
     )

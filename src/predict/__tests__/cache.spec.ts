@@ -1,16 +1,9 @@
 import { alwaysLooksUp, IPredictionKey, isKnownCheap, measuredAbove, PredictionCache } from '../cache';
 import { CellGate, IFlaggedCell, IGateHost } from '../gate';
-import { IPrediction, IPredictSettings } from '../types';
+import { DEFAULT_PREDICT_SETTINGS, IPrediction, IPredictSettings } from '../types';
 import { prediction } from './fixtures';
 
-const SETTINGS: IPredictSettings = {
-  enabled: true,
-  lookup_timeout_ms: 250,
-  energy_wh: 10,
-  gco2e_g: null,
-  cost: null,
-  duration_s: 300
-};
+const SETTINGS: IPredictSettings = DEFAULT_PREDICT_SETTINGS;
 
 const KEY: IPredictionKey = { notebookPath: 'a.ipynb', kernelId: 'k', cellId: 'c1', code: 'x = 1' };
 

@@ -1,5 +1,5 @@
 import { CellGate, GateChoice, IFlaggedCell, IGateHost } from '../gate';
-import { IPrediction, IPredictSettings } from '../types';
+import { DEFAULT_PREDICT_SETTINGS, IPrediction, IPredictSettings } from '../types';
 import { prediction } from './fixtures';
 
 interface IFakeCell {
@@ -9,14 +9,7 @@ interface IFakeCell {
   dontAsk?: boolean;
 }
 
-const SETTINGS: IPredictSettings = {
-  enabled: true,
-  lookup_timeout_ms: 250,
-  energy_wh: 10,
-  gco2e_g: null,
-  cost: null,
-  duration_s: null
-};
+const SETTINGS: IPredictSettings = { ...DEFAULT_PREDICT_SETTINGS, duration_s: null };
 
 /** A host whose lookups answer from the cells and whose dialog answers `choice`. */
 function host(choice: GateChoice, delays: Record<string, number> = {}) {
