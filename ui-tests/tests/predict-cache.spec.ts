@@ -1,5 +1,6 @@
 import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { Page } from '@playwright/test';
+
+import { notebookJSON, openWithIdleKernel } from './notebooks';
 
 const NOTEBOOK = 'predict-cache.ipynb';
 // Code of its own (the ledger's history is per code): a retry on the same server starts unknown too.
@@ -103,26 +104,8 @@ async function setDurationThreshold(page: IJupyterLabPageFixture, seconds: numbe
 
 test.describe('prediction gate: what the page already knows', () => {
   test.beforeEach(async ({ page, tmpPath }) => {
-    const notebook = {
-      cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: CELL }],
-      metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' } },
-      nbformat: 4,
-      nbformat_minor: 5
-    };
-    await page.contents.uploadContent(JSON.stringify(notebook), 'text', `${tmpPath}/${NOTEBOOK}`);
-    await (page as unknown as { page: Page }).page.goto(`lab/tree/${tmpPath}/${NOTEBOOK}`);
-    await page.waitForFunction(() => !!window.jupyterapp?.shell, null, { timeout: 60000 });
-    await expect(page.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(1, { timeout: 60000 });
-    await page.waitForFunction(
-      () => {
-        const panel = window.jupyterapp.shell.currentWidget as unknown as {
-          sessionContext?: { session?: { kernel?: { status: string } | null } | null };
-        } | null;
-        return panel?.sessionContext?.session?.kernel?.status === 'idle';
-      },
-      null,
-      { timeout: 60000 }
-    );
+    await page.contents.uploadContent(notebookJSON([CELL]), 'text', `${tmpPath}/${NOTEBOOK}`);
+    await openWithIdleKernel(page, `${tmpPath}/${NOTEBOOK}`, 1);
   });
 
   test('a cell known cheap starts before its lookup; a changed threshold makes it wait and ask', async ({ page }) => {

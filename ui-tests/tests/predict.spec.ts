@@ -1,5 +1,7 @@
 import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { Locator, Page } from '@playwright/test';
+import { Locator } from '@playwright/test';
+
+import { notebookJSON, openWithIdleKernel } from './notebooks';
 
 const NOTEBOOK = 'predict.ipynb';
 // The first cell keeps a core busy (a sleeping cell's share of the node is 0 J, and so would be
@@ -33,16 +35,6 @@ test.use({
   }
 });
 
-/** An nbformat 4 notebook of code cells. */
-function notebookJSON(sources: string[]): string {
-  return JSON.stringify({
-    cells: sources.map(source => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source })),
-    metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' } },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
-}
-
 /** The execution counts of the code cells, as their prompts show them. */
 async function prompts(page: IJupyterLabPageFixture): Promise<string[]> {
   return (await page.locator('.jp-Notebook .jp-CodeCell .jp-InputPrompt').allTextContents()).map(t => t.trim());
@@ -73,20 +65,7 @@ async function waitForRuns(page: IJupyterLabPageFixture, runs: string[]): Promis
 test.describe('prediction gate', () => {
   test.beforeEach(async ({ page, tmpPath }) => {
     await page.contents.uploadContent(notebookJSON(CELLS), 'text', `${tmpPath}/${NOTEBOOK}`);
-    // Playwright's own navigation: galata's goto waits 15 s for the application, too short here.
-    await (page as unknown as { page: Page }).page.goto(`lab/tree/${tmpPath}/${NOTEBOOK}`);
-    await page.waitForFunction(() => !!window.jupyterapp?.shell, null, { timeout: 60000 });
-    await expect(page.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(CELLS.length, { timeout: 60000 });
-    await page.waitForFunction(
-      () => {
-        const panel = window.jupyterapp.shell.currentWidget as unknown as {
-          sessionContext?: { session?: { kernel?: { status: string } | null } | null };
-        } | null;
-        return panel?.sessionContext?.session?.kernel?.status === 'idle';
-      },
-      null,
-      { timeout: 60000 }
-    );
+    await openWithIdleKernel(page, `${tmpPath}/${NOTEBOOK}`, CELLS.length);
   });
 
   test('asks above the threshold: Run All once, Cancel, Run, Don’t ask again; the popover compares', async ({

@@ -1,33 +1,19 @@
 import { expect, test } from '@jupyterlab/galata';
 
+import { runInNewNotebook } from './notebooks';
+
 // About 3 s of busy CPU under a 1 J budget: the modeled meter crosses it within the first second.
 const CELL = '%%carbon -e demo --budget 1J\nimport time\nstart = time.time()\nwhile time.time() - start < 3:\n    pass';
 const WIDGET = '.jp-carbon-Widget';
 
 test.use({ autoGoto: true });
 
-/** A one-cell Python notebook. */
-function notebook(source: string): string {
-  return JSON.stringify({
-    cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source }],
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
-}
-
 for (const theme of ['light', 'dark'] as const) {
   test(`the %%carbon widget is live while the cell runs, then final (${theme})`, async ({ page, tmpPath }) => {
     if (theme === 'dark') {
       await page.theme.setDarkTheme();
     }
-    const name = `widget-${theme}.ipynb`;
-    await page.contents.uploadContent(notebook(CELL), 'text', `${tmpPath}/${name}`);
-    await page.filebrowser.openDirectory(tmpPath);
-    await page.notebook.openByPath(`${tmpPath}/${name}`);
-    await page.notebook.activate(name);
-    await page.notebook.selectCells(0);
-    await page.keyboard.press('Control+Enter');
+    await runInNewNotebook(page, tmpPath, `widget-${theme}.ipynb`, CELL);
 
     const widget = page.locator(WIDGET);
     await expect(widget).toHaveAttribute('data-status', 'running', { timeout: 30000 });
@@ -56,13 +42,7 @@ for (const theme of ['light', 'dark'] as const) {
 }
 
 test('a cell shorter than the live delay shows the widget once, in its final state', async ({ page, tmpPath }) => {
-  const name = 'widget-short.ipynb';
-  await page.contents.uploadContent(notebook('%%carbon -e short\n1 + 1'), 'text', `${tmpPath}/${name}`);
-  await page.filebrowser.openDirectory(tmpPath);
-  await page.notebook.openByPath(`${tmpPath}/${name}`);
-  await page.notebook.activate(name);
-  await page.notebook.selectCells(0);
-  await page.keyboard.press('Control+Enter');
+  await runInNewNotebook(page, tmpPath, 'widget-short.ipynb', '%%carbon -e short\n1 + 1');
 
   const widget = page.locator(WIDGET);
   await expect(widget).toHaveAttribute('data-status', 'ok', { timeout: 30000 });
