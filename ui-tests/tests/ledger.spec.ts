@@ -2,6 +2,8 @@ import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
 import * as fs from 'fs';
 
+import { notebookJSON } from './notebooks';
+
 const NOTEBOOK = 'ledger.ipynb';
 const SIDEBAR = '#jp-carbon-ledger';
 const ROWS = `${SIDEBAR} .jp-carbon-Ledger-body [role="row"]`;
@@ -24,16 +26,6 @@ async function widenSidebar(page: IJupyterLabPageFixture, x: number): Promise<vo
 /** A row's first cell (clicking the row's middle would scroll the wide grid sideways). */
 function firstCell(row: Locator): Locator {
   return row.locator('[role="gridcell"]').first();
-}
-
-/** An nbformat 4 notebook of code cells. */
-function notebookJSON(sources: string[]): string {
-  return JSON.stringify({
-    cells: sources.map(source => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source })),
-    metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' } },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
 }
 
 test.describe('run ledger sidebar', () => {
