@@ -79,4 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m jupyterlab_carbon.cli` runs this file as `__main__`, a second copy of the module
+    # whose UsageError is not the one the subcommands raise: run the package's own main.
+    from jupyterlab_carbon.cli import main as package_main
+
+    sys.exit(package_main())

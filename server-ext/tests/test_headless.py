@@ -223,10 +223,39 @@ def test_usage_errors_exit_3(tmp_path: Path, env: dict[str, str]) -> None:
         ("run", "u.ipynb", "--report", "r.pdf"): "name the file .md, .html or .json",
         ("run", "u.ipynb", "--baseline", "none.json"): "cannot read the baseline none.json",
         ("run", "--kernel"): "expected one argument",
+        # Opened while the kernel starts, refused before any cell runs.
+        ("run", "u.ipynb", "--ledger", "postgresql://nobody@127.0.0.1:1/none"): "Cannot open the ledger at",
     }
     for args, message in cases.items():
         result = carbon(env, tmp_path, *args)
         assert (result.returncode, message in result.stderr) == (3, True), (args, result.stderr)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+    assert not (tmp_path / "u.carbon.ipynb").exists()  # the refused ledger stopped the run before any cell
+
+
+def test_usage_errors_exit_3_when_run_as_a_module(tmp_path: Path, env: dict[str, str]) -> None:
+    """``python -m jupyterlab_carbon.cli`` (the module as ``__main__``) reports usage errors as ``jupyter carbon`` does."""
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyterlab_carbon.cli", "run", "missing.ipynb"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "no such notebook: missing.ipynb" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_headless_run_does_not_import_the_ledger_before_its_kernel_starts() -> None:
+    """SQLAlchemy (~0.3 s) is imported on the opener thread, beside the kernel's start, not on the way to it."""
+    code = (
+        "import sys, jupyterlab_carbon.headless.cli_run, jupyterlab_carbon.ledger.annotations;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'"
+        " or m == 'jupyterlab_carbon.ledger.store'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_demo_runs_measured(tmp_path: Path, env: dict[str, str]) -> None:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cli import EXIT_CELL_FAILED, EXIT_GATE, EXIT_OK, UsageError
-from ..ledger import Ledger
 from ..measurement import Monitor
 from .gates import Budget, check_baseline, check_budget, parse_budget, parse_increase
 from .parameters import parse_value
 from .report import FORMATS, build_report, history_reference, write_report
-from .run import NotebookRun, run_notebook
+from .run import Instruments, NotebookRun, run_notebook
 from .settings import HeadlessSettings, meter_config
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
 
 DEFAULT_INCREASE = "10%"
 
@@ -96,6 +99,26 @@ def _check(args: argparse.Namespace) -> tuple[Budget | None, float | None, dict[
     return budget, increase, baseline
 
 
+def open_instruments(settings: HeadlessSettings) -> Instruments:
+    """The ledger and the meters (with the sampler started): ~0.5 s of imports and detection."""
+    from ..ledger import Ledger, LedgerError
+
+    try:
+        ledger = Ledger(settings.ledger_url)
+    except LedgerError as err:  # unreachable, refused, or not a ledger: before any cell runs
+        raise UsageError(f"{err}. Check --ledger or JUPYTERLAB_CARBON_LEDGER_URL.") from None
+    monitor = Monitor.open(meter_config(settings.carbon), period_s=settings.carbon.sample_period_s)
+    for diagnosis in monitor.diagnoses:
+        print(f"jupyter carbon: {getattr(diagnosis, 'message', diagnosis)}", file=sys.stderr)
+    return Instruments(monitor, ledger)
+
+
+def _close(instruments: Future[Instruments]) -> None:
+    """Stop the sampler once the opening has ended (an interrupted start still leaves it running)."""
+    if instruments.exception() is None:
+        instruments.result().monitor.close()
+
+
 def run(args: argparse.Namespace) -> int:
     budget, increase, baseline = _check(args)
     outputs = _outputs(args.notebooks, args.output)
@@ -104,33 +127,31 @@ def run(args: argparse.Namespace) -> int:
         settings = HeadlessSettings(args.ledger)
     except ValueError as err:  # an unknown zone or an impossible number in the server's configuration
         raise UsageError(f"the carbon settings are refused: {err}") from None
-    ledger = Ledger(settings.ledger_url)
-    monitor = Monitor.open(meter_config(settings.carbon), period_s=settings.carbon.sample_period_s)
-    for diagnosis in monitor.diagnoses:
-        print(f"jupyter carbon: {getattr(diagnosis, 'message', diagnosis)}", file=sys.stderr)
     runs: list[NotebookRun] = []
-    try:
-        for notebook, output in zip(args.notebooks, outputs, strict=True):
-            try:
-                runs.append(
-                    run_notebook(
-                        notebook,
-                        output,
-                        settings,
-                        monitor,
-                        ledger,
-                        parameters,
-                        args.kernel,
-                        args.timeout,
-                        args.experiment,
-                        sys.stdout,
+    # Opened while nbclient starts the first kernel; the first cell waits for them if need be.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="carbon-open") as opener:
+        instruments = opener.submit(open_instruments, settings)
+        try:
+            for notebook, output in zip(args.notebooks, outputs, strict=True):
+                try:
+                    runs.append(
+                        run_notebook(
+                            notebook,
+                            output,
+                            settings,
+                            instruments,
+                            parameters,
+                            args.kernel,
+                            args.timeout,
+                            args.experiment,
+                            sys.stdout,
+                        )
                     )
-                )
-            except ValueError as err:  # a bad parameter name, an unreadable notebook
-                raise UsageError(f"{notebook}: {err}") from None
-    finally:
-        monitor.close()
-    return _conclude(args, runs, ledger, budget, increase, baseline)
+                except ValueError as err:  # a bad parameter name, an unreadable notebook
+                    raise UsageError(f"{notebook}: {err}") from None
+        finally:
+            _close(instruments)
+    return _conclude(args, runs, instruments.result().ledger, budget, increase, baseline)
 
 
 def _conclude(

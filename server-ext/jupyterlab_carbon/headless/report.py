@@ -12,14 +12,17 @@ import time
 from collections import defaultdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..ledger import Ledger, RunQuery
+from ..ledger import RunQuery
 from ..records import RunRecord
 from ..units import MISSING, carbon_text, duration_text, energy_text
 from .charts import INSTALL_HINT, render_svg, report_specs
 from .grade import GradeInputs, grade
 from .statement import carbon_statement
+
+if TYPE_CHECKING:
+    from ..ledger import Ledger
 
 REPORT_VERSION = 1
 TOP_CELLS = 5

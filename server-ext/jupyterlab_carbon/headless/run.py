@@ -5,6 +5,9 @@ The edges are read in nbclient's hooks (``on_cell_execute`` just before the exec
 tree. The window's energy is computed on a worker thread (it may wait for one more meter read),
 so the notebook never waits for the meters. Annotations the kernel publishes (``%%carbon``) are
 read from IOPub and merged into each cell's run as the server's watcher does.
+
+The meters and the ledger (:class:`Instruments`) come as a future: ``jupyter carbon run`` opens
+them on a thread while nbclient starts the first kernel, and the first use waits for them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import nbformat
 from nbclient import NotebookClient
@@ -27,7 +30,6 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 from ..kernel.channel import METADATA_KEY as ANNOTATION_KEY
 from ..kernel.channel import WATCHED_ENV
-from ..ledger import Ledger
 from ..measurement import Edge, Monitor, WindowMeasurement, measure_window, read_edge
 from ..process_tree import ProcessTree
 from ..records import STATUS_FLAGS, RunRecord, code_fields
@@ -37,7 +39,18 @@ from .progress import Progress, summary_table
 from .settings import HeadlessSettings
 from .summary import METADATA_KEY, previous_summary, summary_from_run
 
+if TYPE_CHECKING:
+    from ..ledger import Ledger
+
 SOURCE = "headless"
+
+
+@dataclass(frozen=True)
+class Instruments:
+    """What a headless run measures with and records into."""
+
+    monitor: Monitor
+    ledger: Ledger
 
 
 @dataclass
@@ -76,14 +89,14 @@ class CellMeter:
 
     def __init__(
         self,
-        monitor: Monitor,
+        instruments: Future[Instruments],
         settings: HeadlessSettings,
         notebook_path: str,
         experiment: str | None,
         progress: Progress,
         workers: ThreadPoolExecutor,
     ) -> None:
-        self._monitor = monitor
+        self._instruments = instruments
         self._settings = settings
         self._notebook_path = notebook_path
         self._experiment = experiment
@@ -96,20 +109,25 @@ class CellMeter:
         self._host = socket.gethostname()
         self._user = os.environ.get("JUPYTERHUB_USER") or _login()
 
-    # nbclient hooks (called on its event loop: nothing here may block on the meters)
+    @property
+    def monitor(self) -> Monitor:
+        return self._instruments.result().monitor
+
+    # nbclient hooks (called on its event loop: nothing here may block on the meters, except the
+    # first, which waits for them to be opened if the kernel started first)
 
     def watch_kernel(self, client: NotebookClient) -> None:
         """Measure the kernel's process tree (not this process), once the kernel is up."""
         km = client.km
         pid = getattr(getattr(km, "provisioner", None), "pid", None)
         if isinstance(pid, int):
-            self._monitor.tree = ProcessTree(pid)
+            self.monitor.tree = ProcessTree(pid)
         self.kernel_id = str(getattr(km, "kernel_id", None) or self.kernel_id)
         self.kernel_name = client.kernel_name or None
 
     def on_cell_execute(self, cell: nbformat.NotebookNode, cell_index: int) -> None:
         started_at = time.time()
-        edge = read_edge(self._monitor.sampler, self._monitor.tree, refresh=True)
+        edge = read_edge(self.monitor.sampler, self.monitor.tree, refresh=True)
         self._open = _OpenCell(cell_index, cell.source, started_at, edge)
 
     def on_message(self, msg: dict[str, Any]) -> None:
@@ -143,7 +161,7 @@ class CellMeter:
         if current is None:
             return
         ended_at = time.time()
-        end = read_edge(self._monitor.sampler, self._monitor.tree, refresh=True)
+        end = read_edge(self.monitor.sampler, self.monitor.tree, refresh=True)
         count = execution_count if isinstance(execution_count, int) else None
         future = self._workers.submit(self._record, current, end, ended_at, status, count)
         self.closed.append(_ClosedCell(current.index, future))
@@ -151,7 +169,7 @@ class CellMeter:
         self._progress.cell_done(cell_label(current.index, count), status, ended_at - current.started_at, measured)
 
     def _record(self, cell: _OpenCell, end: Edge, ended_at: float, status: str, count: int | None) -> RunRecord:
-        measured = measure_window(self._monitor.sampler, cell.start, end, cell.started_at, ended_at)
+        measured = measure_window(self.monitor.sampler, cell.start, end, cell.started_at, ended_at)
         return self.build_record(cell, measured, status, count)
 
     def build_record(self, cell: _OpenCell, measured: WindowMeasurement, status: str, count: int | None) -> RunRecord:
@@ -226,8 +244,7 @@ def run_notebook(
     path: Path,
     output: Path,
     settings: HeadlessSettings,
-    monitor: Monitor,
-    ledger: Ledger,
+    instruments: Future[Instruments],
     parameters: dict[str, Any],
     kernel_name: str | None,
     timeout_s: float | None,
@@ -241,7 +258,7 @@ def run_notebook(
     label = notebook_label(path)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="carbon-measure") as workers:
         progress = Progress(path.name, code_cells, stream)
-        meter = CellMeter(monitor, settings, label, experiment, progress, workers)
+        meter = CellMeter(instruments, settings, label, experiment, progress, workers)
         options: dict[str, Any] = {"timeout": timeout_s, "resources": {"metadata": {"path": str(path.parent)}}}
         if kernel_name:
             options["kernel_name"] = kernel_name
@@ -267,7 +284,7 @@ def run_notebook(
     output.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, output)  # type: ignore[no-untyped-call]
     if records:
-        ledger.write_batch([], records)
+        instruments.result().ledger.write_batch([], records)
     rows = [
         (
             cell_label(index, r.execution_count),
