@@ -21,6 +21,11 @@ fi
 status=0
 jupyter carbon run "$@" "${args[@]}" || status=$?
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "$out/carbon-report.md" ]; then
-    cat "$out/carbon-report.md" >> "$GITHUB_STEP_SUMMARY"
+    # A job summary shows no image from a file: the charts' lines give way to a pointer to the artifact.
+    {
+        grep -v '^!\[.*\](carbon-report\.[a-z]*\.svg)$' "$out/carbon-report.md"
+        echo
+        echo "_Charts: in carbon-report.html (one self-contained file) among the job's artifacts._"
+    } >> "$GITHUB_STEP_SUMMARY"
 fi
 exit "$status"

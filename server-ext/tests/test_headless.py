@@ -137,6 +137,9 @@ def test_run_measures_each_cell_records_and_reports(first_run: Any, tmp_path: Pa
     assert report["grade"]["inputs"]["measured_share"] == pytest.approx(1.0)
     markdown = summary.read_text()
     assert markdown.startswith("# Carbon report: small.ipynb") and "## Carbon statement" in markdown
+    # The job summary cannot show the report's SVG files: it names the HTML report instead.
+    assert "](carbon-report.cells.svg)" in (tmp_path / "out" / "carbon-report.md").read_text()
+    assert ".svg)" not in markdown and "Charts: in carbon-report.html" in markdown
     assert (tmp_path / "out" / "carbon-report.cells.svg").read_text().startswith("<svg")
 
 
