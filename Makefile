@@ -22,19 +22,24 @@ comma := ,
 TS_SOURCES := $(shell find src style schema -type f 2>/dev/null) package.json tsconfig.json
 PY_PROJECT := server-ext/pyproject.toml
 
-.PHONY: run test setup test-setup pytest jest ui-test clean postgresql-server prometheus-server
+.PHONY: run test setup test-setup pytest jest ui-test clean debian-packages
 
-run: setup
+# The setup's independent steps (pip, the two npm installs, Debian's packages) run side by side.
+SETUP_MAKE := $(MAKE) --no-print-directory --jobs=4 --output-sync=target
+
+run:
+	$(SETUP_MAKE) setup
 	@echo "Starting JupyterLab with jupyterlab-carbon on examples/ (Ctrl+C to stop)."
 	# The file argument is resolved against the current directory, not root_dir.
 	jupyter lab --ServerApp.root_dir=$(CURDIR)/examples --ServerApp.port=$(PORT) $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(CURDIR)/examples/demo.ipynb
 
-test: test-setup
+test:
+	$(SETUP_MAKE) test-setup
 	bash .ci/run-tests
 
 setup: $(STAMPS)/installed
 
-test-setup: setup $(STAMPS)/test-deps $(STAMPS)/ui-npm $(CHROMIUM) postgresql-server prometheus-server
+test-setup: setup $(STAMPS)/test-deps $(STAMPS)/ui-npm debian-packages
 
 $(STAMPS):
 	mkdir -p $@
@@ -74,28 +79,20 @@ $(STAMPS)/ui-npm: ui-tests/package.json ui-tests/package-lock.json | $(STAMPS)
 	cd ui-tests && npm ci --no-audit --no-fund
 	touch $@
 
-$(CHROMIUM):
-	@echo "Installing Debian's chromium for the UI tests."
-	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
-
-# The ledger tests also run on a real PostgreSQL server, which they start in a temporary
-# directory (server-ext/tests/postgres.py): Debian's server programs must be installed.
-postgresql-server:
-	if command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then exit 0; fi; \
-	echo "Installing Debian's postgresql for the ledger tests."; \
+# The UI tests run in Debian's chromium; the ledger tests start a throwaway PostgreSQL server in a
+# temporary directory (server-ext/tests/postgres.py), the metrics test a Prometheus server on
+# loopback with a temporary configuration (server-ext/tests/prometheus.py). Whichever is missing is
+# installed, in one apt-get run (two at once would fight over dpkg's lock).
+debian-packages:
+	@missing=(); \
+	[ -x $(CHROMIUM) ] || missing+=(chromium); \
+	command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql); \
+	command -v prometheus >/dev/null || missing+=(prometheus); \
+	if [ $${#missing[@]} = 0 ]; then exit 0; fi; \
+	echo "Installing Debian's $${missing[*]} for the tests."; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
-	  echo "PostgreSQL's server is missing and installing it needs root: run 'sudo apt-get install -y postgresql'." >&2; exit 1; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null
-
-# The metrics test scrapes the server with a real Prometheus, which it starts on loopback with a
-# temporary configuration (server-ext/tests/prometheus.py): Debian's prometheus must be installed.
-prometheus-server:
-	if command -v prometheus >/dev/null; then exit 0; fi; \
-	echo "Installing Debian's prometheus for the metrics test."; \
-	if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else \
-	  echo "Prometheus is missing and installing it needs root: run 'sudo apt-get install -y prometheus'." >&2; exit 1; fi; \
-	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus >/dev/null
+	  echo "Missing $${missing[*]}; installing needs root: run 'sudo apt-get install -y $${missing[*]}'." >&2; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq "$${missing[@]}" >/dev/null
 
 clean:
 	rm -rf $(STAMPS) $(VENV) node_modules lib tsconfig.tsbuildinfo server-ext/jupyterlab_carbon/labextension ui-tests/node_modules
