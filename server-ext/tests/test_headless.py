@@ -237,7 +237,7 @@ def test_usage_errors_exit_3(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 def test_usage_errors_exit_3_when_run_as_a_module(tmp_path: Path, env: dict[str, str]) -> None:
-    """``python -m jupyterlab_carbon.cli`` (the module as ``__main__``) reports usage errors as ``jupyter carbon`` does."""
+    """``python -m jupyterlab_carbon.cli`` (the module as ``__main__``) reports usage errors as ``jupyter carbon``."""
     result = subprocess.run(
         [sys.executable, "-m", "jupyterlab_carbon.cli", "run", "missing.ipynb"],
         env=env,
