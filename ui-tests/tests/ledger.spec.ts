@@ -4,7 +4,11 @@ import * as fs from 'fs';
 
 import { notebookJSON } from './notebooks';
 
-const NOTEBOOK = 'ledger.ipynb';
+/** This attempt's notebook: a retry gets its own name, since the shared ledger keeps the runs of the failed attempt. */
+function notebookName(): string {
+  const retry = test.info().retry;
+  return retry === 0 ? 'ledger.ipynb' : `ledger-retry${retry}.ipynb`;
+}
 const SIDEBAR = '#jp-carbon-ledger';
 const ROWS = `${SIDEBAR} .jp-carbon-Ledger-body [role="row"]`;
 const CELLS = ['alpha = 1 + 1', 'beta_total = sum(range(100000))', 'gamma = [i * i for i in range(1000)]'];
@@ -32,10 +36,10 @@ test.describe('run ledger sidebar', () => {
   // Uploaded, not created: a notebook created by galata starts as Untitled.ipynb and is renamed,
   // and its first runs would carry the first name.
   test.beforeEach(async ({ page, tmpPath }) => {
-    await page.contents.uploadContent(notebookJSON(CELLS), 'text', `${tmpPath}/${NOTEBOOK}`);
+    await page.contents.uploadContent(notebookJSON(CELLS), 'text', `${tmpPath}/${notebookName()}`);
     await page.filebrowser.openDirectory(tmpPath);
-    await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);
-    await page.notebook.activate(NOTEBOOK);
+    await page.notebook.openByPath(`${tmpPath}/${notebookName()}`);
+    await page.notebook.activate(notebookName());
     await page.notebook.run();
   });
 
@@ -121,6 +125,9 @@ test.describe('run ledger sidebar', () => {
     await expect(page.locator('.Toastify')).toContainText(/Imported 2 runs from .+ into experiment/, {
       timeout: 15000
     });
+    // The list then reloads with the imported copies (same notebook): wait for it, or the keys below
+    // would move over rows that the reload then shifts.
+    await expect(rows).toHaveCount(6);
 
     // Keyboard: Home, Down with Shift extends, Space toggles, Escape clears.
     const grid = sidebar.locator('[role="grid"]');
@@ -142,7 +149,7 @@ test.describe('run ledger sidebar', () => {
 
     await sidebar.getByLabel('Group runs by').selectOption('experiment');
     await expect(rows).toHaveCount(1);
-    await expect(rows.first()).toContainText(NOTEBOOK);
+    await expect(rows.first()).toContainText(notebookName());
     await expect(rows.first()).toContainText('3 runs');
     await widenSidebar(page, 760);
     await page.locator(SIDEBAR).screenshot({ path: test.info().outputPath('ledger-groups.png') });
@@ -196,7 +203,7 @@ test.describe('run ledger sidebar', () => {
     const sidebar = await openForThisNotebook(page);
     const rows = page.locator(ROWS);
     await expect(rows).toHaveCount(3, { timeout: 30000 });
-    await page.contents.deleteFile(`${tmpPath}/${NOTEBOOK}`);
+    await page.contents.deleteFile(`${tmpPath}/${notebookName()}`);
     await sidebar.locator('[role="grid"]').focus();
     await page.keyboard.press('Home');
     await page.keyboard.press('Enter');
