@@ -35,6 +35,11 @@ STEP_FRACTION = 0.25
 # After the read that follows a window's end, one more read this long after it gives the
 # power after the end (see Sampler.read_power_after): the latency it adds to a record.
 AFTER_READ_S = 0.02
+# A read this close after an edge was taken at the edge itself: a window timed and read in one
+# process (in-kernel %%carbon, measure(), headless runs), not by a server told of it later. It
+# is taken as the edge's value (interpolated with the read before it), with no read to wait for:
+# whatever the power did in between changes the figure by at most that power for this long.
+READ_AT_EDGE_S = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +137,9 @@ class Sampler:
 
         A window's end is dated by the kernel, and read a moment later: the energy between
         the two is estimated at the power measured after that read (:func:`cumulative_at`),
-        which needs the next read. Nothing happens when no read follows ``wall`` yet, or when
-        a later one already exists (the periodic sampler's, or another cell's edge).
+        which needs the next read. Nothing happens when no read follows ``wall`` yet, when
+        a later one already exists (the periodic sampler's, or another cell's edge), or when
+        the read came within ``READ_AT_EDGE_S`` of ``wall`` (nothing to estimate between them).
         """
         with self._lock:
             if not self._samples or self._samples[-1].wall <= wall:
@@ -143,6 +149,8 @@ class Sampler:
                 if sample.wall <= wall:
                     break
                 first_after = sample
+        if first_after.wall - wall <= READ_AT_EDGE_S:
+            return
         due = first_after.mono + AFTER_READ_S
         if newest.mono >= due:
             return
@@ -380,6 +388,9 @@ def cumulative_at(
     ``previous_edge``, such as a cell's start when ``t`` is its end, bounds the power before a
     read likewise.
 
+    A read within ``READ_AT_EDGE_S`` after ``t`` was made at the edge (in the process that timed
+    it): the reads around ``t`` are interpolated, the far side's power being unneeded.
+
     When the powers on both sides differ by less than ``STEP_FRACTION``, there was no step at
     ``t`` to speak of, and the reads around it are interpolated linearly: that uses the energy
     measured across ``t``, which knows the power's ripple there better than any extrapolation.
@@ -391,6 +402,11 @@ def cumulative_at(
     if index < count and times[index] == t:
         return joules[index], False
     outside = index in (0, count)
+    if 0 < index < count and times[index] - t <= READ_AT_EDGE_S:
+        # Read at the edge itself: no estimate across a step is needed (see READ_AT_EDGE_S).
+        return joules[index - 1] + (joules[index] - joules[index - 1]) * (t - times[index - 1]) / (
+            times[index] - times[index - 1]
+        ), False
     # For each side of t with a power measured beyond its near read: (watts, span measured over,
     # distance from t to the near read, the near read's index).
     sides: list[tuple[float, float, float, int]] = []
