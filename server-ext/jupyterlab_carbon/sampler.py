@@ -388,8 +388,9 @@ def cumulative_at(
     ``previous_edge``, such as a cell's start when ``t`` is its end, bounds the power before a
     read likewise.
 
-    A read within ``READ_AT_EDGE_S`` after ``t`` was made at the edge (in the process that timed
-    it): the reads around ``t`` are interpolated, the far side's power being unneeded.
+    A newest read within ``READ_AT_EDGE_S`` after ``t`` was made at the edge (in the process that
+    timed it, which waits for no later read): the reads around ``t`` are interpolated, the far
+    side's power being unneeded.
 
     When the powers on both sides differ by less than ``STEP_FRACTION``, there was no step at
     ``t`` to speak of, and the reads around it are interpolated linearly: that uses the energy
@@ -402,8 +403,9 @@ def cumulative_at(
     if index < count and times[index] == t:
         return joules[index], False
     outside = index in (0, count)
-    if 0 < index < count and times[index] - t <= READ_AT_EDGE_S:
-        # Read at the edge itself: no estimate across a step is needed (see READ_AT_EDGE_S).
+    if 0 < index == count - 1 and times[index] - t <= READ_AT_EDGE_S:
+        # The newest read, made at the edge itself: no read after it was waited for (see
+        # READ_AT_EDGE_S), and none is needed. (With later reads, the rules below apply.)
         return joules[index - 1] + (joules[index] - joules[index - 1]) * (t - times[index - 1]) / (
             times[index] - times[index - 1]
         ), False

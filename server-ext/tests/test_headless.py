@@ -118,7 +118,15 @@ def test_run_measures_each_cell_records_and_reports(first_run: Any, tmp_path: Pa
     summaries = [c.metadata["jupyterlab-carbon"] for c in code]
     optional = {"prediction"}  # written by the prediction gate only
     assert all(set(s) == summary_fields() - optional for s in summaries)
-    assert all(s["energy_j"] > 0 and s["methods"] == ["measured-counter"] for s in summaries)
+    assert all(s["methods"] == ["measured-counter"] for s in summaries)
+    # The fake counter steps every 10 ms (RealTimeDriver): a shorter window (the parameters cell,
+    # ~8 ms) may see it not move at all. Then it says so; it is never negative.
+    tick_s = 0.01
+    assert all(
+        s["energy_j"] > 0 or (s["energy_j"] == 0 and s["duration_s"] < 2 * tick_s and "below-resolution" in s["flags"])
+        for s in summaries
+    ), summaries
+    assert sum(s["energy_j"] > 0 for s in summaries) >= 3  # the 0.1 s loop, the magics
     assert summaries[0]["intensity"]["zone"] == "FR"  # the server's config was read
 
     book = Ledger(env["JUPYTERLAB_CARBON_LEDGER_URL"])
