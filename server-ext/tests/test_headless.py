@@ -111,6 +111,10 @@ def test_run_measures_each_cell_records_and_reports(first_run: Any, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert "4/4 cell 5 [4] ok" in result.stdout  # the progress, one line per cell off a TTY
     assert re.search(r"^total\s+4 cells", result.stdout, re.M)  # the summary table
+    # Each progress line counts the cell it reports: the last one's energy so far is the total.
+    so_far = re.findall(r"^small\.ipynb: \d/4 .+?; (.+) so far$", result.stdout, re.M)
+    total = re.search(r"^total\s+4 cells\s+\S+ \S+\s+(\S+ \S+)", result.stdout, re.M)
+    assert len(so_far) == 4 and total is not None and so_far[-1] == total.group(1), result.stdout
     assert "grade " in result.stdout
 
     executed = nbformat.read(tmp_path / "out" / "executed" / "small.ipynb", as_version=4)

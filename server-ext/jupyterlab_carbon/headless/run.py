@@ -104,6 +104,7 @@ class CellMeter:
         self._workers = workers
         self._open: _OpenCell | None = None
         self.closed: list[_ClosedCell] = []
+        self._measured_j = 0.0  # the energy of the cells recorded so far (the worker's alone)
         self.kernel_id = f"headless-{uuid.uuid4().hex[:12]}"
         self.kernel_name: str | None = None
         self._host = socket.gethostname()
@@ -165,12 +166,15 @@ class CellMeter:
         count = execution_count if isinstance(execution_count, int) else None
         future = self._workers.submit(self._record, current, end, ended_at, status, count)
         self.closed.append(_ClosedCell(current.index, future))
-        measured = sum(c.record.result().attributed_j for c in self.closed if c.record.done())
-        self._progress.cell_done(cell_label(current.index, count), status, ended_at - current.started_at, measured)
 
     def _record(self, cell: _OpenCell, end: Edge, ended_at: float, status: str, count: int | None) -> RunRecord:
+        """On the worker (one thread, cells in order): the run's record, then its progress line, so
+        that the line's energy so far includes the cell it reports."""
         measured = measure_window(self.monitor.sampler, cell.start, end, cell.started_at, ended_at)
-        return self.build_record(cell, measured, status, count)
+        record = self.build_record(cell, measured, status, count)
+        self._measured_j += record.attributed_j
+        self._progress.cell_done(cell_label(cell.index, count), status, ended_at - cell.started_at, self._measured_j)
+        return record
 
     def build_record(self, cell: _OpenCell, measured: WindowMeasurement, status: str, count: int | None) -> RunRecord:
         flags = set(measured.flags) | {SOURCE}
@@ -272,6 +276,7 @@ def run_notebook(
             meter.close_interrupted()
             error = f"{type(err).__name__}: {_first_line(str(err), 'the run was interrupted')}"
         finally:
+            workers.shutdown(wait=True)  # every cell's record and progress line
             progress.finish()
         closed = [(c.index, c.record.result()) for c in meter.closed]
     records = [record for _, record in closed]
