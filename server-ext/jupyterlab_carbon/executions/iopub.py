@@ -196,9 +196,13 @@ class IOPubSubscription:
                         continue
             finally:
                 shell.close()
-            return confirmed.done()
+            return confirmed.done() and not confirmed.cancelled()
         except (zmq.ZMQError, OSError):
             return False  # the kernel went away meanwhile
+        except asyncio.CancelledError:
+            if confirmed.cancelled():
+                return False  # closed meanwhile: the kernel died or was shut down while starting
+            raise  # the caller was cancelled
         finally:
             if not socket.closed:
                 socket.setsockopt(zmq.UNSUBSCRIBE, self._topic.encode())
