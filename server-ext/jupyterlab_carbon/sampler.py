@@ -35,10 +35,11 @@ STEP_FRACTION = 0.25
 # After the read that follows a window's end, one more read this long after it gives the
 # power after the end (see Sampler.read_power_after): the latency it adds to a record.
 AFTER_READ_S = 0.02
-# A read this close after an edge was taken at the edge itself: a window timed and read in one
-# process (in-kernel %%carbon, measure(), headless runs), not by a server told of it later. It
-# is taken as the edge's value (interpolated with the read before it), with no read to wait for:
-# whatever the power did in between changes the figure by at most that power for this long.
+# A read this close after a window's end was taken at the end itself: a window timed and read in
+# one process (in-kernel %%carbon, measure(), headless runs), not by a server told of it later.
+# No later read is waited for; the newest read is taken as the end's value (interpolated with the
+# read before it): whatever the power did in between moves the figure by at most that power for
+# this long.
 READ_AT_EDGE_S = 0.001
 
 
@@ -406,9 +407,7 @@ def cumulative_at(
     if 0 < index == count - 1 and times[index] - t <= READ_AT_EDGE_S:
         # The newest read, made at the edge itself: no read after it was waited for (see
         # READ_AT_EDGE_S), and none is needed. (With later reads, the rules below apply.)
-        return joules[index - 1] + (joules[index] - joules[index - 1]) * (t - times[index - 1]) / (
-            times[index] - times[index - 1]
-        ), False
+        return _interpolated(times, joules, t, index), False
     # For each side of t with a power measured beyond its near read: (watts, span measured over,
     # distance from t to the near read, the near read's index).
     sides: list[tuple[float, float, float, int]] = []
@@ -444,10 +443,16 @@ def cumulative_at(
         return joules[read] + watts * (t - times[read]), outside
     if across is not None:  # only a power measured across the next edge: better than nothing
         return joules[index] - across[0] * across[1], outside
-    lo = min(max(index - 1, 0), count - 2)
+    return _interpolated(times, joules, t, index), outside
+
+
+def _interpolated(times: Sequence[float], joules: Sequence[float], t: float, index: int) -> float:
+    """Linear between the two reads around ``t`` (``index``: where ``t`` falls among ``times``;
+    at either end, the two nearest reads extended)."""
+    lo = min(max(index - 1, 0), len(times) - 2)
     span = times[lo + 1] - times[lo]
     fraction = (t - times[lo]) / span if span > 0 else 1.0
-    return joules[lo] + (joules[lo + 1] - joules[lo]) * fraction, outside
+    return joules[lo] + (joules[lo + 1] - joules[lo]) * fraction
 
 
 def _far_point(near_t: float, points: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
