@@ -28,6 +28,8 @@ export interface IGateHost<C> {
   cacheKey?(cell: C): IPredictionKey | null;
   /** The cell's last measured run (its badge), if any: above a threshold, the cell waits. */
   lastMeasured?(cell: C): IMeasuredRun | null;
+  /** True when the server cannot have a basis for the cell's code (never run, see known.ts): it need not wait. */
+  hasNoBasis?(cell: C): Promise<boolean>;
 }
 
 interface IPending<C> {
@@ -43,7 +45,9 @@ interface IPending<C> {
  *
  * With a cache, a cell whose last answer (same cell, code and settings) was cheap does not wait for
  * its lookup, which still goes out to refresh the cache; a batch of only such cells, with no earlier
- * batch of its notebook pending, is admitted at once. Every other cell waits, as without a cache.
+ * batch of its notebook pending, is admitted at once. A cell whose code the server cannot have a
+ * basis for (`hasNoBasis`) waits only for that local check, and its lookup goes out after it starts
+ * (the server learns its code's template that way). Every other cell waits for its lookup.
  */
 export class CellGate<C> {
   constructor(
@@ -111,7 +115,19 @@ export class CellGate<C> {
         return Promise.resolve(null);
       }
       waits = true;
-      return lookUp(false);
+      if (!key || !host.hasNoBasis) {
+        return lookUp(false);
+      }
+      return host.hasNoBasis(cell).then(
+        noBasis => {
+          if (!noBasis) {
+            return lookUp(false);
+          }
+          setTimeout(() => void lookUp(true), 0);
+          return null;
+        },
+        () => lookUp(false)
+      );
     });
     const previous = this._tail.get(notebook);
     if (!waits && !previous) {

@@ -10,12 +10,16 @@ import { gateContent, IGateCellLabel } from './content';
 import { askToRun } from './dialog';
 import { isDontAsk, setDontAsk } from './dontask';
 import { CellGate } from './gate';
+import { KnownCodes } from './known';
 import { lookupPrediction, REFRESH_TIMEOUT_MS } from './lookup';
 import { readPredictSettings } from './threshold';
 import { DEFAULT_PREDICT_SETTINGS, IPredictSettings } from './types';
 
 /** Command that turns the gate on or off. */
 export const TOGGLE_GATE_COMMAND = 'carbon:toggle-prediction-gate';
+
+/** How often the page checks whether its known codes are due for a refresh (their period is the server's). */
+const KNOWN_CHECK_MS = 5000;
 
 /** The badges' settings plugin, whose energy unit the dialog follows. */
 const BADGES_PLUGIN = 'jupyterlab-carbon:badges';
@@ -87,6 +91,15 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
     let settings: IPredictSettings = { ...DEFAULT_PREDICT_SETTINGS };
     let energyUnit: 'Wh' | 'J' = 'Wh';
 
+    const known = new KnownCodes();
+    const refreshKnown = (): void => {
+      if (settings.enabled && document.visibilityState !== 'hidden' && known.stale) {
+        void known.refresh();
+      }
+    };
+    refreshKnown();
+    window.setInterval(refreshKnown, KNOWN_CHECK_MS);
+
     const gate = new CellGate<IGatedCell>(
       {
         settings: () => settings,
@@ -109,7 +122,8 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
         confirm: flagged => askToRun(trans, gateContent(trans, flagged, labelOf, energyUnit)),
         rememberDontAsk: ({ options }) => setDontAsk(options.cell.model),
         cacheKey: cacheKeyOf,
-        lastMeasured: lastMeasuredOf
+        lastMeasured: lastMeasuredOf,
+        hasNoBasis: ({ options }) => known.hasNoBasis(options.cell.model.sharedModel.getSource())
       },
       new PredictionCache()
     );
@@ -154,8 +168,15 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
 
     return {
       async runCell(options: INotebookCellExecutor.IRunCellOptions): Promise<boolean> {
+        const sent = (): void => {
+          if (options.cell.model.type === 'code') {
+            known.ran(options.cell.model.sharedModel.getSource());
+          }
+        };
         if (!settings.enabled) {
-          return runCell(options); // the gate is off: no lookup at all
+          const running = runCell(options); // the gate is off: no lookup at all,
+          sent(); // but the code may have a basis when it is on again
+          return running;
         }
         const cell = { options };
         const admitted = await gate.admit(options.notebook, cell);
@@ -163,7 +184,9 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
           return false;
         }
         const started = performance.now();
-        const ran = await runCell(options);
+        const running = runCell(options);
+        sent(); // after the cell is on its way: hashing its code is not on that path
+        const ran = await running;
         // A run longer than the duration threshold (queue included) ends what the cache knew of the
         // cell: its next start waits for a fresh lookup, even before its badge has the run.
         const limit = settings.duration_s;

@@ -34,7 +34,8 @@ async function watchOrder(page: IJupyterLabPageFixture): Promise<void> {
     const fetch = window.fetch.bind(window);
     window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (url.includes('carbon/predict')) {
+      // The lookup only (POST carbon/predict), not the known codes' refresh (GET carbon/predict/known).
+      if (/carbon\/predict(\?|$)/.test(url)) {
         w.carbonOrder.push('lookup');
       }
       return fetch(input, init);
@@ -110,11 +111,15 @@ test.describe('prediction gate: what the page already knows', () => {
 
   test('a cell known cheap starts before its lookup; a changed threshold makes it wait and ask', async ({ page }) => {
     await watchOrder(page);
-    // Never seen: the cell waits for its lookup (nothing known, it runs).
+    // Never seen, by this page or the ledger: nothing can be known of it, it starts at once and its
+    // lookup goes out afterwards (the server learns its code that way).
     await runCell(page);
     await waitForRun(page, '[1]:');
-    expect(await takeOrder(page)).toEqual(['lookup', 'execute']);
-    // Its history now says cheap: still a waiting lookup (the page had no cheap answer yet).
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { carbonOrder: string[] }).carbonOrder.length))
+      .toBe(2);
+    expect(await takeOrder(page)).toEqual(['execute', 'lookup']);
+    // Its code has a history now: the cell waits for its lookup (the page had no cheap answer yet).
     await runCell(page);
     await waitForRun(page, '[2]:');
     expect(await takeOrder(page)).toEqual(['lookup', 'execute']);

@@ -26,7 +26,7 @@ from .ledger import (
     RunsHandler,
 )
 from .meters import PowerHandler, PowerSeriesHandler, StatusHandler
-from .predict import CalibrationHandler, EstimateHandler, PredictHandler
+from .predict import CalibrationHandler, EstimateHandler, KnownCodesHandler, PredictHandler
 from .runs import ExecutionsHandler, TotalsHandler
 from .zones import CloudRegionsHandler, ZonesHandler
 
@@ -58,6 +58,7 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     ("events", EventsHandler),
     ("predict", PredictHandler),
     ("predict/calibration", CalibrationHandler),
+    ("predict/known", KnownCodesHandler),
     ("estimate", EstimateHandler),
 ]
 # Tried after ROUTES: any other path below carbon/ gets a JSON 404.

@@ -131,6 +131,14 @@ class PredictHandler(_PredictionsHandler):
         self.write_json({"prediction": prediction})
 
 
+class KnownCodesHandler(_PredictionsHandler):
+    """GET: which codes the lookup may have a basis for, so that the page starts the others at once."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.write_json(await self.in_thread(self.predictions.known))
+
+
 class CalibrationHandler(_PredictionsHandler):
     """GET: this node's calibration per device and dtype, with its data points."""
 

@@ -614,6 +614,12 @@ class Ledger:
         with self._engine.connect() as conn:
             return [_to_record(row) for row in conn.execute(stmt).mappings()]
 
+    def code_hashes(self) -> list[str]:
+        """Every distinct ``code_hash`` stored, trashed runs included (one scan of its index)."""
+        stmt = select(RUNS.c.code_hash).where(RUNS.c.code_hash.is_not(None)).distinct()
+        with self._engine.connect() as conn:
+            return [row[0] for row in conn.execute(stmt)]
+
     def count(
         self,
         kernel_id: str | None = None,

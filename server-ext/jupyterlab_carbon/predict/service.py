@@ -30,13 +30,15 @@ from ..records import RunRecord
 from .calibration import Calibration, calibrate, find_calibration
 from .history import HISTORY_LIMIT, history_estimate
 from .interval import Interval
+from .known import TEMPLATE_PREFIX_HEX, CodeFilter, is_digest
 from .priors import DEFAULT_SPREAD, GpuSpec, gpu_specs, mfu_prior
 
 CACHE_S = 60.0  # calibration and intensity: recomputed at most once a minute
 CALIBRATION_RUNS = 2000  # the newest runs read for the calibration
 TEMPLATES_MAX = 4096
 RUNS_CACHE_MAX = 4096  # code hashes whose runs are kept in memory (at most HISTORY_LIMIT runs each)
-NUMBER = re.compile(r"(?<![A-Za-z_0-9.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z_0-9])")
+# ASCII digits only (Python's literals): the page blanks numbers with the same pattern (src/predict/known.ts).
+NUMBER = re.compile(r"(?<![A-Za-z_0-9.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![A-Za-z_0-9])", re.ASCII)
 # The small-scale utilisation of a notebook's training step is far below a tuned cluster's.
 PRIOR_SPREAD = 2.0 * DEFAULT_SPREAD
 
@@ -64,11 +66,16 @@ class Estimate:
 
 
 class _Templates:
-    """Code with its numbers blanked -> {code hash: its numbers}; bounded, oldest template first out."""
+    """Code with its numbers blanked -> {code hash: its numbers}; bounded, oldest template first out.
+
+    Also which of those codes have a ``--flops`` run (the flops-scaled basis needs one), so the page
+    can be told which templates may scale (``flops_keys``).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_template: OrderedDict[str, dict[str, tuple[float, ...]]] = OrderedDict()
+        self._flops: set[str] = set()
 
     def add(self, code: str, digest: str) -> tuple[str, tuple[float, ...]]:
         template = NUMBER.sub("#", code)
@@ -77,15 +84,35 @@ class _Templates:
             known = self._by_template.pop(template, {})
             known[digest] = numbers
             while len(known) > 16:
-                known.pop(next(iter(known)))
+                self._flops.discard(known.pop(next(iter(known))))
             self._by_template[template] = known
             while len(self._by_template) > TEMPLATES_MAX:
-                self._by_template.popitem(last=False)
+                _, dropped = self._by_template.popitem(last=False)
+                self._flops.difference_update(dropped)
             return template, numbers
 
     def siblings(self, template: str, digest: str) -> dict[str, tuple[float, ...]]:
         with self._lock:
             return {h: n for h, n in self._by_template.get(template, {}).items() if h != digest}
+
+    def mark_flops(self, digest: str) -> None:
+        """This code has a run with counted FLOPs (kept only while its template is)."""
+        with self._lock:
+            if any(digest in known for known in self._by_template.values()):
+                self._flops.add(digest)
+
+    def flops_keys(self) -> list[str]:
+        """The page's keys (``template_key``) of the templates with a code that has a ``--flops`` run."""
+        with self._lock:
+            return sorted(
+                template_key(template)
+                for template, known in self._by_template.items()
+                if not self._flops.isdisjoint(known)
+            )
+
+
+def template_key(template: str) -> str:
+    return hashlib.sha256(template.encode("utf-8")).hexdigest()[:TEMPLATE_PREFIX_HEX]
 
 
 def scale_factor(old: tuple[float, ...], new: tuple[float, ...]) -> tuple[float, list[str]]:
@@ -127,14 +154,49 @@ class PredictionService:
         self._calibration: tuple[float, dict[tuple[str, str], Calibration]] | None = None
         self._intensity: tuple[float, ResolvedIntensity] | None = None
         self._runs: OrderedDict[str, tuple[float, list[RunRecord]]] = OrderedDict()
+        self._codes: tuple[float, CodeFilter] | None = None
+        self._codes_rebuild = threading.Lock()
+        self._recorded_during_rebuild: list[str] | None = None
 
     def run_recorded(self, record: RunRecord) -> None:
-        """A run was stored: its code's cached runs are stale, and so is the calibration if it counted FLOPs."""
+        """A run was stored: its code's cached runs are stale, and so is the calibration if it counted FLOPs.
+
+        Its code joins the known codes at once, so the page's next refresh has it.
+        """
+        digest = record.code_hash
         with self._lock:
-            if record.code_hash is not None:
-                self._runs.pop(record.code_hash, None)
+            if digest is not None:
+                self._runs.pop(digest, None)
+                if is_digest(digest):
+                    if self._codes is not None:
+                        self._codes[1].add(digest)
+                    if self._recorded_during_rebuild is not None:
+                        self._recorded_during_rebuild.append(digest)
             if "flops" in record.extra:
                 self._calibration = None
+        if digest is not None and isinstance(record.extra.get("flops"), dict):
+            self._templates.mark_flops(digest)
+
+    def known(self) -> dict[str, Any]:
+        """Which codes may have a basis (see ``known.py``): the known codes rebuilt from the ledger at most
+        once per CACHE_S (for runs recorded elsewhere), with this server's runs added as they are recorded."""
+        with self._codes_rebuild:
+            with self._lock:
+                cached = self._codes
+            if cached is None or self._clock() - cached[0] >= CACHE_S:
+                with self._lock:
+                    self._recorded_during_rebuild = []
+                started = self._clock()
+                digests = [digest for digest in self._ledger.code_hashes() if is_digest(digest)]
+                codes = CodeFilter(len(digests) + len(digests) // 8)
+                with self._lock:
+                    for digest in digests + (self._recorded_during_rebuild or []):
+                        codes.add(digest)
+                    self._recorded_during_rebuild = None
+                    self._codes = cached = (started, codes)
+        with self._lock:
+            payload = cached[1].to_json()
+        return {"codes": payload, "templates": self._templates.flops_keys(), "refresh_s": CACHE_S}
 
     def _runs_of(self, digest: str) -> list[RunRecord]:
         """The newest runs of this code (cached; one indexed query when not)."""
@@ -253,6 +315,8 @@ class PredictionService:
         digest = code_hash(request.code)
         template, numbers = self._templates.add(request.code, digest)
         estimate = self._history(request, digest)
+        if any(isinstance(run.extra.get("flops"), dict) for run in self._runs_of(digest)):
+            self._templates.mark_flops(digest)
         if estimate is None and request.flops_declared is not None:
             estimate = self._declared(request.flops_declared)
         if estimate is None:

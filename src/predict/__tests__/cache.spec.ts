@@ -119,6 +119,8 @@ interface ICell {
   code: string;
   wh: number | null;
   measuredWh?: number;
+  /** What the page's known codes say of the cell (undefined: the host has no known codes). */
+  noBasis?: boolean;
 }
 
 /** A gate with a cache, whose lookups answer each cell's `wh` after `delayMs`. */
@@ -147,7 +149,8 @@ function cachedGate(delayMs = 0) {
     rememberDontAsk: () => undefined,
     cacheKey: cell => ({ notebookPath: 'a.ipynb', kernelId: 'k', cellId: cell.id, code: cell.code }),
     lastMeasured: cell =>
-      cell.measuredWh === undefined ? null : { energy_j: cell.measuredWh * 3600, duration_s: 1, gco2e: 0, cost: null }
+      cell.measuredWh === undefined ? null : { energy_j: cell.measuredWh * 3600, duration_s: 1, gco2e: 0, cost: null },
+    hasNoBasis: async cell => cell.noBasis === true
   };
   const gate = new CellGate(host, new PredictionCache());
   /** Wait for every lookup so far, background refreshes included. */
@@ -266,6 +269,35 @@ describe('the gate with a cache', () => {
     const second = gate.admit(notebook, cheap).then(() => order.push('a'));
     await Promise.all([first, second]);
     expect(order).toEqual(['b', 'a']);
+    await settle();
+  });
+
+  it('a cell the server has no basis for starts at once; its lookup still goes out, after it', async () => {
+    const { gate, lookedUp, dialogs, settle } = cachedGate(50);
+    const cell: ICell = { id: 'n', code: 'x = 1001', wh: null, noBasis: true };
+    expect(await within(gate.admit({}, cell), 10)).toBe('admitted');
+    expect(lookedUp).toEqual([]); // not before the cell has started
+    await settle();
+    expect(lookedUp).toEqual(['n (refresh)']);
+    // Known code (its history is there, above the threshold) waits and asks, as before.
+    const known: ICell = { id: 'k', code: 'train()', wh: 50, noBasis: false };
+    expect(await within(gate.admit({}, known), 10)).toBe('waiting');
+    await settle();
+    expect(dialogs).toEqual([['k']]);
+  });
+
+  it('a batch mixing new and known cells keeps its order and its one dialog', async () => {
+    const { gate, dialogs, settle } = cachedGate(20);
+    const cells: ICell[] = [
+      { id: 'new', code: 'y = 2', wh: null, noBasis: true },
+      { id: 'big', code: 'big()', wh: 50, noBasis: false },
+      { id: 'new2', code: 'z = 3', wh: null, noBasis: true }
+    ];
+    const notebook = {};
+    const order: string[] = [];
+    await Promise.all(cells.map(cell => gate.admit(notebook, cell).then(() => order.push(cell.id))));
+    expect(order).toEqual(['new', 'big', 'new2']);
+    expect(dialogs).toEqual([['big']]);
     await settle();
   });
 });
