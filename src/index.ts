@@ -3,6 +3,7 @@ import { clientPlugin, versionCheckPlugin } from './client/plugin';
 import { comparePlugin } from './compare/plugin';
 import { ledgerPlugin } from './ledger/plugin';
 import { predictPlugin } from './predict/plugin';
+import { predictionsSidebarPlugin } from './predict/sidebarplugin';
 import { statusBarPlugin } from './statusbar/statusbar';
 import { widgetPlugin } from './widget/plugin';
 
@@ -17,6 +18,7 @@ export default [
   badgesPlugin,
   ledgerPlugin,
   predictPlugin,
+  predictionsSidebarPlugin,
   widgetPlugin,
   comparePlugin
 ];

@@ -168,3 +168,34 @@ async def test_the_run_keeps_the_prediction_shown_before_it(jp_fetch: Any, jp_ws
     finally:
         channel.ws.close()
         await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+
+async def test_accuracy_lists_runs_with_their_prediction(jp_fetch: Any, jp_serverapp: Any) -> None:
+    empty = json.loads((await jp_fetch(NAMESPACE, "predict", "accuracy")).body)
+    assert empty["runs"] == [] and empty["median_abs_error"] is None and empty["within_interval"] is None
+    shown = {"energy_j": {"p50": 100.0, "low": 80.0, "high": 120.0}, "basis": {"kind": "history"}}
+    runs = [
+        dataclasses.replace(
+            make_record(f"{i:031x}a", extra={"prediction": shown}), attributed_j=measured, started_at=1e9 + i
+        )
+        for i, measured in enumerate((90.0, 150.0, 100.0))
+    ]
+    broken = {"energy_j": {"p50": float("nan"), "low": 0, "high": 1}}
+    runs.append(make_record("b" * 32, extra={"prediction": broken}))  # no usable prediction: left out
+    runs.append(make_record("c" * 32, extra={"prediction": shown}, status="error"))  # a failed cell: not judged
+    server_ledger(jp_serverapp).write_batch([], runs)
+    jp_serverapp.web_app.settings["jupyterlab_carbon"].pop("predictions", None)  # a fresh read of the ledger
+    answer = json.loads((await jp_fetch(NAMESPACE, "predict", "accuracy")).body)
+    assert [point["measured_j"] for point in answer["runs"]] == [90.0, 150.0, 100.0]  # oldest first
+    assert [point["error"] for point in answer["runs"]] == pytest.approx([-0.1, 0.5, 0.0])
+    assert [point["within_interval"] for point in answer["runs"]] == [True, False, True]
+    assert answer["median_abs_error"] == pytest.approx(0.1) and answer["within_interval"] == pytest.approx(2 / 3)
+    assert answer["runs"][0]["basis"] == "history"
+
+
+async def test_gpus_endpoint_lists_the_bundled_table(jp_fetch: Any) -> None:
+    gpus = json.loads((await jp_fetch(NAMESPACE, "estimate", "gpus")).body)["gpus"]
+    keys = [gpu["key"] for gpu in gpus]
+    assert "H100-SXM" in keys and keys == sorted(keys)
+    h100 = gpus[keys.index("H100-SXM")]
+    assert h100["tdp_watts"] > 0 and h100["peak_tflops"]["bf16"] > 0 and h100["reference"]

@@ -12,12 +12,12 @@ import { formatCarbon, formatDuration, formatEnergy, formatPower } from '../form
 import { IChart, ITableCell } from './chart';
 import { paretoFront } from './pareto';
 
-const JOULES_PER_WH = 3600;
+export const JOULES_PER_WH = 3600;
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const HEIGHT = 220;
 const CONCAT_WIDTH = 520;
 /** Bars are horizontal, one band per run, so that long run names stay readable. */
-const BAR_STEP = 28;
+export const BAR_STEP = 28;
 
 /** The energy a run drew from one kind of device. */
 export interface IDeviceEnergy {
@@ -56,12 +56,12 @@ export interface ITimelinePoint {
   metric: number | null;
 }
 
-const finite = (value: number | null | undefined): value is number =>
+export const finite = (value: number | null | undefined): value is number =>
   typeof value === 'number' && Number.isFinite(value);
 
-const cell = (text: string, value: number | string = text): ITableCell => ({ text, value });
+export const cell = (text: string, value: number | string = text): ITableCell => ({ text, value });
 
-function base(
+export function base(
   title: string,
   description: string
 ): Pick<TopLevelSpec, '$schema' | 'title' | 'description'> & {

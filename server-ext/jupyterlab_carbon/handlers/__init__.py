@@ -26,7 +26,14 @@ from .ledger import (
     RunsHandler,
 )
 from .meters import PowerHandler, PowerSeriesHandler, StatusHandler
-from .predict import CalibrationHandler, EstimateHandler, KnownCodesHandler, PredictHandler
+from .predict import (
+    AccuracyHandler,
+    CalibrationHandler,
+    EstimateHandler,
+    GpusHandler,
+    KnownCodesHandler,
+    PredictHandler,
+)
 from .runs import ExecutionsHandler, TotalsHandler
 from .zones import CloudRegionsHandler, ZonesHandler
 
@@ -59,7 +66,9 @@ ROUTES: list[tuple[str, type[JupyterHandler]]] = [
     ("predict", PredictHandler),
     ("predict/calibration", CalibrationHandler),
     ("predict/known", KnownCodesHandler),
+    ("predict/accuracy", AccuracyHandler),
     ("estimate", EstimateHandler),
+    ("estimate/gpus", GpusHandler),
 ]
 # Tried after ROUTES: any other path below carbon/ gets a JSON 404.
 FALLBACK_ROUTE = ("(?:/.*)?", NotFoundHandler)

@@ -10,6 +10,7 @@ import tornado.web
 from ..impact_service import ImpactService
 from ..predict.calculator import TrainingRun, estimate_training
 from ..predict.memo import PredictionMemo
+from ..predict.priors import gpu_specs
 from ..predict.service import LookupRequest, PredictionService, code_hash
 from .base import CarbonHandler, checked_text
 
@@ -146,6 +147,22 @@ class CalibrationHandler(_PredictionsHandler):
     async def get(self) -> None:
         fits = await self.in_thread(self.predictions.calibrations)
         self.write_json({"calibrations": [fit.to_json() for _, fit in sorted(fits.items())]})
+
+
+class AccuracyHandler(_PredictionsHandler):
+    """GET: predicted against measured for the newest runs that kept their prediction."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.write_json(await self.in_thread(self.predictions.accuracy))
+
+
+class GpusHandler(CarbonHandler):
+    """GET: the bundled GPUs the calculator knows, with their datasheet figures and sources."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.write_json({"gpus": [spec.to_json() for _, spec in sorted(gpu_specs().items())]})
 
 
 class EstimateHandler(CarbonHandler):

@@ -152,6 +152,7 @@ class PredictionService:
         self._templates = _Templates()
         self._lock = threading.Lock()
         self._calibration: tuple[float, dict[tuple[str, str], Calibration]] | None = None
+        self._recent: tuple[float, list[RunRecord]] | None = None
         self._intensity: tuple[float, ResolvedIntensity] | None = None
         self._runs: OrderedDict[str, tuple[float, list[RunRecord]]] = OrderedDict()
         self._codes: tuple[float, CodeFilter] | None = None
@@ -173,7 +174,9 @@ class PredictionService:
                     if self._recorded_during_rebuild is not None:
                         self._recorded_during_rebuild.append(digest)
             if "flops" in record.extra:
-                self._calibration = None
+                self._calibration = self._recent = None
+            elif "prediction" in record.extra:
+                self._recent = None
         if digest is not None and isinstance(record.extra.get("flops"), dict):
             self._templates.mark_flops(digest)
 
@@ -215,17 +218,40 @@ class PredictionService:
 
     # -- cached inputs ------------------------------------------------------------------
 
+    def _recent_runs(self) -> list[RunRecord]:
+        """The newest CALIBRATION_RUNS runs this server shows (cached for CACHE_S, with what is made of them)."""
+        with self._lock:
+            cached = self._recent
+        if cached is not None and self._clock() - cached[0] < CACHE_S:
+            return cached[1]
+        _, runs = self._ledger.search(RunQuery(visible_users=self._visible), limit=CALIBRATION_RUNS)
+        with self._lock:
+            self._recent = (self._clock(), runs)
+        return runs
+
     def calibrations(self) -> dict[tuple[str, str], Calibration]:
         """Per (device, dtype) fits over the newest runs with counted FLOPs (cached for CACHE_S)."""
         with self._lock:
             cached = self._calibration
         if cached is not None and self._clock() - cached[0] < CACHE_S:
             return cached[1]
-        _, runs = self._ledger.search(RunQuery(visible_users=self._visible), limit=CALIBRATION_RUNS)
-        fits = calibrate(runs)
+        fits = calibrate(self._recent_runs())
         with self._lock:
             self._calibration = (self._clock(), fits)
         return fits
+
+    def accuracy(self) -> dict[str, Any]:
+        """Predicted against measured for the newest runs that kept the prediction they were shown."""
+        points = [point for run in self._recent_runs() if (point := accuracy_point(run)) is not None]
+        points.sort(key=lambda point: point["started_at"])
+        errors = sorted(abs(point["error"]) for point in points)
+        within = sum(point["within_interval"] for point in points)
+        return {
+            "runs": points,
+            "scanned": len(self._recent_runs()),
+            "median_abs_error": statistics.median(errors) if errors else None,
+            "within_interval": within / len(points) if points else None,
+        }
 
     def intensity(self) -> ResolvedIntensity:
         with self._lock:
@@ -352,6 +378,32 @@ class PredictionService:
             },
             "greener": greener(estimate.energy_j.p50, intensity.pue),
         }
+
+
+def accuracy_point(run: RunRecord) -> dict[str, Any] | None:
+    """A run's prediction against its measurement, or None for a run shown no usable prediction."""
+    prediction = run.extra.get("prediction")
+    if not isinstance(prediction, dict) or run.status != "ok":
+        return None
+    energy = prediction.get("energy_j")
+    basis = prediction.get("basis")
+    if not isinstance(energy, dict):
+        return None
+    p50, low, high = (energy.get(key) for key in ("p50", "low", "high"))
+    figures = (p50, low, high, run.attributed_j)
+    if not all(isinstance(value, int | float) and math.isfinite(value) for value in figures) or p50 <= 0:
+        return None
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "notebook_path": run.notebook_path,
+        "code_preview": run.code_preview,
+        "basis": basis.get("kind") if isinstance(basis, dict) and isinstance(basis.get("kind"), str) else None,
+        "predicted_j": {"p50": p50, "low": low, "high": high},
+        "measured_j": run.attributed_j,
+        "error": run.attributed_j / p50 - 1,
+        "within_interval": low <= run.attributed_j <= high,
+    }
 
 
 def greener(energy_j: float, pue: float) -> dict[str, Any]:
