@@ -19,6 +19,8 @@ from typing import Any
 
 from .intensity import (
     ElectricityMapsProvider,
+    ForecastCache,
+    ForecastPoint,
     GBCarbonIntensityProvider,
     IntensitySettings,
     LiveIntensityProvider,
@@ -28,6 +30,7 @@ from .intensity import (
     resolve_intensity,
     resolve_live,
 )
+from .intensity.resolve import ZONE_METHODS
 from .private_files import PRIVATE_FILE_MODE, tighten, write_private_text
 
 
@@ -174,6 +177,7 @@ class ImpactService:
         self._log = log or logging.getLogger(__name__)
         self._lock = threading.Lock()
         self._user = self._load()
+        self._forecasts = ForecastCache(log=self._log)
 
     def _load(self) -> UserIntensitySettings:
         """The saved settings; a file that fails today's checks is not trusted, and says so."""
@@ -255,6 +259,24 @@ class ImpactService:
         except ValueError:
             provider = None  # a provider dropped from the config since: the bundled value applies
         return resolve_live(self.settings(user), provider)
+
+    def lowest_forecast(self) -> ForecastPoint | None:
+        """The greenest time of the next 24 hours by the user's live provider, as far as known now.
+
+        None without a live provider, for an intensity that is not a grid zone's, or until the
+        forecast has been fetched (in the background: this never waits for the network).
+        """
+        user = self._user
+        try:
+            provider = self._provider(user)
+        except ValueError:
+            return None
+        if provider is None:
+            return None
+        resolved = resolve_intensity(self.settings(user))
+        if resolved.method not in ZONE_METHODS or resolved.zone is None:
+            return None
+        return self._forecasts.lowest(provider, resolved.zone)
 
     def impact(self, energy_joules: float) -> dict[str, Any]:
         settings = self.settings()

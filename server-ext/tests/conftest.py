@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from .fakeapi import api  # noqa: F401  # the fixture, for every test module
 from .fakesysfs import FakePowercap, RealTimeDriver, constant
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]

@@ -97,7 +97,9 @@ class _PredictionsHandler(CarbonHandler):
                 settings = impact.settings()
                 return settings.price_per_kwh, settings.currency or None
 
-            service = PredictionService(self.ledger, impact.resolved, price, self.visible_users)
+            service = PredictionService(
+                self.ledger, impact.resolved, price, self.visible_users, forecast=impact.lowest_forecast
+            )
             self.state["predictions"] = service
             watcher = self.state.get("watcher")
             if watcher is not None:  # every run the server records refreshes that code's cached history

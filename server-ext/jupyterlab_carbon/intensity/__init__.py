@@ -4,9 +4,11 @@ Only the standard library is used, so the kernel side (``%%carbon`` in headless 
 compute impacts without the server's dependencies.
 """
 
+from .forecast import ForecastCache
 from .impact import DEFAULT_EQUIVALENTS, JOULES_PER_KWH, Equivalent, Impact, compute_impact
 from .live import (
     ElectricityMapsProvider,
+    ForecastPoint,
     GBCarbonIntensityProvider,
     LiveIntensity,
     LiveIntensityError,
@@ -30,6 +32,8 @@ __all__ = [
     "METHODS",
     "ElectricityMapsProvider",
     "Equivalent",
+    "ForecastCache",
+    "ForecastPoint",
     "GBCarbonIntensityProvider",
     "Impact",
     "IntensitySettings",

@@ -27,6 +27,7 @@ import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -52,6 +53,14 @@ class LiveIntensity:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ForecastPoint:
+    """One point of a provider's intensity forecast: the time it starts (epoch seconds) and the intensity."""
+
+    at: float
+    gco2e_per_kwh: float
+
+
 class LiveIntensityError(Exception):
     """A live provider could not give a value; ``reason`` says why in one sentence."""
 
@@ -74,6 +83,10 @@ class LiveIntensityProvider(Protocol):
         """The current intensity of ``zone``; raises LiveIntensityError on any failure."""
         ...
 
+    def forecast(self, zone: str) -> list[ForecastPoint]:
+        """The forecast of ``zone`` for the next 24 hours; raises LiveIntensityError on any failure."""
+        ...
+
 
 class TTLCache:
     """A small thread-safe cache whose entries expire ``ttl_s`` seconds after being stored.
@@ -84,10 +97,10 @@ class TTLCache:
     def __init__(self, ttl_s: float = DEFAULT_TTL_S, clock: Callable[[], float] = time.monotonic):
         self.ttl_s = ttl_s
         self._clock = clock
-        self._entries: dict[tuple[str, ...], tuple[float, LiveIntensity]] = {}
+        self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, ...]) -> LiveIntensity | None:
+    def get(self, key: tuple[str, ...]) -> Any:
         """The value stored under ``key`` if it has not expired."""
         with self._lock:
             entry = self._entries.get(key)
@@ -99,7 +112,7 @@ class TTLCache:
                 return None
             return value
 
-    def put(self, key: tuple[str, ...], value: LiveIntensity) -> None:
+    def put(self, key: tuple[str, ...], value: Any) -> None:
         """Store ``value`` under ``key`` from now."""
         with self._lock:
             self._entries[key] = (self._clock(), value)
@@ -128,7 +141,7 @@ class _HttpProvider(ABC):
     def fetch(self, zone: str) -> LiveIntensity:
         """The cached value for ``zone`` if fresh, else a new one from the API."""
         key = (self.name, self.base_url, zone)
-        cached = self.cache.get(key)
+        cached: LiveIntensity | None = self.cache.get(key)
         if cached is not None:
             return cached
         value = self._query(zone)
@@ -138,6 +151,33 @@ class _HttpProvider(ABC):
     @abstractmethod
     def _query(self, zone: str) -> LiveIntensity:
         """Ask the API for ``zone`` (no cache); raise LiveIntensityError on any failure."""
+
+    def forecast(self, zone: str) -> list[ForecastPoint]:
+        """The intensity forecast of ``zone`` for the next 24 hours, oldest first (cached like ``fetch``)."""
+        key = (self.name, self.base_url, zone, "forecast")
+        cached = self.cache.get(key)
+        if cached is not None:
+            return list(cached)
+        points = sorted(self._query_forecast(zone), key=lambda point: point.at)
+        if not points:
+            raise self._error(zone, "the forecast has no points")
+        self.cache.put(key, tuple(points))
+        return points
+
+    @abstractmethod
+    def _query_forecast(self, zone: str) -> list[ForecastPoint]:
+        """Ask the API for the forecast of ``zone`` (no cache); raise LiveIntensityError on any failure."""
+
+    def _epoch(self, zone: str, value: Any, what: str) -> float:
+        """An ISO 8601 time (``Z`` or an offset) as epoch seconds, or an error naming the field."""
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                parsed = None
+            if parsed is not None:
+                return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+        raise self._error(zone, f"the forecast has no usable {what} (got {str(value)[:40]!r})")
 
     def _error(self, zone: str, reason: str) -> LiveIntensityError:
         return LiveIntensityError(self.label, zone, reason)
@@ -191,8 +231,28 @@ class GBCarbonIntensityProvider(_HttpProvider):
         base_url: str = "https://api.carbonintensity.org.uk",
         timeout_s: float = DEFAULT_TIMEOUT_S,
         cache: TTLCache | None = None,
+        now: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(base_url, timeout_s, cache)
+        self._now = now
+
+    def _query_forecast(self, zone: str) -> list[ForecastPoint]:
+        """``GET {base}/intensity/{from}/fw24h``: the half hours of the next 24 hours, each with its forecast."""
+        if zone != "GB":
+            raise self._error(zone, "this provider covers Great Britain only (zone GB)")
+        start = datetime.fromtimestamp(self._now(), timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+        payload = self._get_json(zone, f"/intensity/{start}/fw24h", {}, {})
+        periods = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(periods, list):
+            raise self._error(zone, "the forecast has no data list")
+        points = []
+        for period in periods:
+            intensity = period.get("intensity") if isinstance(period, dict) else None
+            if not isinstance(intensity, dict):
+                raise self._error(zone, "a forecast period has no intensity object")
+            value = self._number(zone, intensity.get("forecast"), "forecast intensity")
+            points.append(ForecastPoint(self._epoch(zone, period.get("from"), "period start"), value))
+        return points
 
     def _query(self, zone: str) -> LiveIntensity:
         if zone != "GB":
@@ -262,6 +322,26 @@ class ElectricityMapsProvider(_HttpProvider):
         )
 
 
+    def _query_forecast(self, zone: str) -> list[ForecastPoint]:
+        """``GET {base}/v3/carbon-intensity/forecast?zone=XX``: ``{"forecast": [{"carbonIntensity", "datetime"}]}``."""
+        if not self.token:
+            raise self._error(zone, "no API token is set (Electricity Maps needs an auth-token)")
+        payload = self._get_json(
+            zone, "/v3/carbon-intensity/forecast", {"zone": self.zone_map.get(zone, zone)}, {"auth-token": self.token}
+        )
+        points = payload.get("forecast") if isinstance(payload, dict) else None
+        if not isinstance(points, list):
+            raise self._error(zone, "the forecast has no forecast list")
+        return [
+            ForecastPoint(
+                self._epoch(zone, point.get("datetime"), "datetime"),
+                self._number(zone, point.get("carbonIntensity"), "carbonIntensity"),
+            )
+            for point in points
+            if isinstance(point, dict)
+        ]
+
+
 class WattTimeProvider(_HttpProvider):
     """WattTime's marginal operating emissions rate (MOER) for a grid region (needs an account).
 
@@ -292,7 +372,8 @@ class WattTimeProvider(_HttpProvider):
         self.password = password
         self.regions = dict(regions)
 
-    def _query(self, zone: str) -> LiveIntensity:
+    def _moer_forecast(self, zone: str) -> tuple[str, list[dict[str, Any]]]:
+        """The region and the points of its MOER forecast (lbs/MWh), after logging in."""
         if not (self.username and self.password):
             raise self._error(zone, "no WattTime username and password are set")
         region = self.regions.get(zone)
@@ -310,14 +391,20 @@ class WattTimeProvider(_HttpProvider):
             {"Authorization": f"Bearer {token}"},
         )
         try:
-            point = payload["data"][0]
+            points = payload["data"]
             units = payload["meta"]["units"]
+            first = points[0]
         except (KeyError, IndexError, TypeError) as exc:
             raise self._error(zone, "the answer has no data[0] or meta.units") from exc
-        if not isinstance(point, dict):
+        if not isinstance(first, dict) or not isinstance(points, list):
             raise self._error(zone, "data[0] is not a JSON object")
         if units != "lbs_co2_per_mwh":
             raise self._error(zone, f"unexpected units {units!r} (expected lbs_co2_per_mwh)")
+        return region, points
+
+    def _query(self, zone: str) -> LiveIntensity:
+        region, points = self._moer_forecast(zone)
+        point = points[0]
         lbs_per_mwh = self._number(zone, point.get("value"), "MOER value")
         return LiveIntensity(
             zone=zone,
@@ -328,3 +415,14 @@ class WattTimeProvider(_HttpProvider):
             observed_at=point.get("point_time"),
             fetched_at=time.time(),
         )
+
+    def _query_forecast(self, zone: str) -> list[ForecastPoint]:
+        _, points = self._moer_forecast(zone)
+        return [
+            ForecastPoint(
+                self._epoch(zone, point.get("point_time"), "point_time"),
+                self._number(zone, point.get("value"), "MOER value") * G_PER_KWH_PER_LB_PER_MWH,
+            )
+            for point in points
+            if isinstance(point, dict)
+        ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..data import cloud_regions, grid_zones
-from ..intensity import JOULES_PER_KWH, ResolvedIntensity, compute_impact
+from ..intensity import JOULES_PER_KWH, ForecastPoint, ResolvedIntensity, compute_impact
 from ..ledger import Ledger
 from ..ledger.query import RunQuery
 from ..records import RunRecord
@@ -143,8 +143,10 @@ class PredictionService:
         price: Callable[[], tuple[float | None, str | None]],
         visible_users: tuple[str, ...] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        forecast: Callable[[], ForecastPoint | None] = lambda: None,
     ) -> None:
         self._ledger = ledger
+        self._forecast = forecast
         self._resolve_intensity = resolve_intensity
         self._price = price
         self._visible = visible_users
@@ -376,7 +378,7 @@ class PredictionService:
                 "source": intensity.source,
                 "year": intensity.year,
             },
-            "greener": greener(estimate.energy_j.p50, intensity.pue),
+            "greener": greener(estimate.energy_j.p50, intensity.pue, self._forecast()),
         }
 
 
@@ -389,9 +391,12 @@ def accuracy_point(run: RunRecord) -> dict[str, Any] | None:
     basis = prediction.get("basis")
     if not isinstance(energy, dict):
         return None
-    p50, low, high = (energy.get(key) for key in ("p50", "low", "high"))
-    figures = (p50, low, high, run.attributed_j)
-    if not all(isinstance(value, int | float) and math.isfinite(value) for value in figures) or p50 <= 0:
+    figures = [energy.get(key) for key in ("p50", "low", "high")]
+    numbers = [float(value) for value in figures if isinstance(value, int | float) and math.isfinite(value)]
+    if len(numbers) != 3 or not math.isfinite(run.attributed_j):
+        return None
+    p50, low, high = numbers
+    if p50 <= 0:
         return None
     return {
         "run_id": run.run_id,
@@ -406,8 +411,9 @@ def accuracy_point(run: RunRecord) -> dict[str, Any] | None:
     }
 
 
-def greener(energy_j: float, pue: float) -> dict[str, Any]:
-    """The same energy in the 3 greenest bundled countries (at this PUE) and each provider's greenest region."""
+def greener(energy_j: float, pue: float, forecast: ForecastPoint | None = None) -> dict[str, Any]:
+    """The same energy in the 3 greenest bundled countries (at this PUE), each provider's greenest region,
+    and here at the lowest-intensity time of the live provider's forecast (when there is one)."""
     kwh = energy_j / JOULES_PER_KWH
     zones = [
         {"zone": zone.zone, "label": zone.name, "gco2e": kwh * pue * zone.gco2e_per_kwh} for zone in _greenest_zones()
@@ -416,7 +422,12 @@ def greener(energy_j: float, pue: float) -> dict[str, Any]:
         {"provider": region.provider, "region": region.region, "gco2e": kwh * region.pue * region.gco2e_per_kwh}
         for region in _greenest_regions()
     ]
-    return {"zones": zones, "cloud": cloud, "forecast": None}
+    at_best = (
+        None
+        if forecast is None
+        else {"at": forecast.at, "gco2e_per_kwh": forecast.gco2e_per_kwh, "gco2e": kwh * pue * forecast.gco2e_per_kwh}
+    )
+    return {"zones": zones, "cloud": cloud, "forecast": at_best}
 
 
 _GREEN_CACHE: dict[str, Any] = {}
