@@ -7,6 +7,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { METADATA_KEY as SUMMARY_KEY } from '../badges/summary';
 import { alwaysLooksUp, IMeasuredRun, IPredictionKey, PredictionCache } from './cache';
 import { gateContent, IGateCellLabel } from './content';
+import { DECLARED_LOOKUP_TIMEOUT_MS, declareFlops } from './declare';
 import { askToRun } from './dialog';
 import { isDontAsk, setDontAsk } from './dontask';
 import { CellGate } from './gate';
@@ -106,17 +107,26 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
         isLookedUp: ({ options }) =>
           options.cell.model.type === 'code' && !!options.sessionContext?.session?.kernel?.id,
         isDontAsk: ({ options }) => isDontAsk(options.cell.model),
-        lookup: ({ options }, background) => {
+        lookup: async ({ options }, background) => {
           const session = options.sessionContext?.session;
+          const code = options.cell.model.sharedModel.getSource();
+          // A refresh goes out once the cell has started: its kernel is busy, and nobody waits.
+          const declared = background ? null : await declareFlops(session?.kernel, code);
           return lookupPrediction(
             {
               kernel_id: session?.kernel?.id ?? '',
               notebook_path: session?.path ?? null,
               cell_id: options.cell.model.id,
-              code: options.cell.model.sharedModel.getSource(),
-              execution_count: null
+              code,
+              execution_count: null,
+              ...(declared ? { flops_declared: declared } : {})
             },
-            background ? Math.max(settings.lookup_timeout_ms, REFRESH_TIMEOUT_MS) : settings.lookup_timeout_ms
+            // A cell that declares its work asked for its prediction: a busy page does not skip it.
+            background
+              ? Math.max(settings.lookup_timeout_ms, REFRESH_TIMEOUT_MS)
+              : declared
+                ? Math.max(settings.lookup_timeout_ms, DECLARED_LOOKUP_TIMEOUT_MS)
+                : settings.lookup_timeout_ms
           );
         },
         confirm: flagged => askToRun(trans, gateContent(trans, flagged, labelOf, energyUnit)),

@@ -48,6 +48,8 @@ export interface IPredictRequest {
   cell_id: string | null;
   code: string;
   execution_count: number | null;
+  /** What `%%carbon --predict` declares, counted in the kernel before the cell runs (declare.ts). */
+  flops_declared?: { count: number; device?: string; dtype?: string; device_name?: string };
 }
 
 /** The "Carbon: prediction gate" settings (schema/predict.json); null thresholds are off. */

@@ -1,4 +1,4 @@
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 
 import { notebookJSON, openWithIdleKernel } from './notebooks';
 
@@ -95,5 +95,68 @@ test.describe('Predictions sidebar', () => {
     }
     await setTheme('JupyterLab Light');
     await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'true', { timeout: 20000 });
+  });
+});
+
+const DECLARED_CELLS = [
+  CELL,
+  'import torch\nnet = torch.nn.Linear(256, 256)\nx = torch.randn(64, 256)',
+  `%%carbon --predict "model=net, batch=x, steps=10**9"\n# ${Date.now()}\npass`
+];
+
+test.describe('the gate with declared FLOPs', () => {
+  // A patient lookup, as this machine may be loaded (the default 250 ms lets a cell run unasked).
+  test.use({
+    mockSettings: {
+      ...galata.DEFAULT_SETTINGS,
+      'jupyterlab-carbon:predict': { enabled: true, energy_wh: 10, duration_s: 300, lookup_timeout_ms: 5000 }
+    }
+  });
+
+  test.beforeEach(async ({ page, tmpPath }) => {
+    await page.contents.uploadContent(notebookJSON(DECLARED_CELLS), 'text', `${tmpPath}/declared.ipynb`);
+    await openWithIdleKernel(page, `${tmpPath}/declared.ipynb`, DECLARED_CELLS.length);
+  });
+
+  test('%%carbon --predict: the declared FLOPs are counted before the cell runs, and the gate asks', async ({
+    page
+  }) => {
+    // A calibration first (the counted run), then a model, then a cell declaring a long training of it.
+    const code = page.locator('.jp-Notebook .jp-CodeCell');
+    for (const [index, prompt] of [
+      [0, '[1]:'],
+      [1, '[2]:']
+    ] as const) {
+      await code.nth(index).locator('.jp-InputPrompt').click();
+      await page.keyboard.press('Control+Enter');
+      await expect(code.nth(index).locator('.jp-InputPrompt')).toHaveText(prompt, { timeout: 60000 });
+    }
+    await expect(code.nth(0).locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
+
+    // Never run, yet predicted: from the FLOPs it declares, at this node's calibration.
+    await code.nth(2).locator('.jp-InputPrompt').click();
+    await page.keyboard.press('Control+Enter');
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog).toBeVisible({ timeout: 20000 });
+    await expect(dialog).toContainText('Run an expensive cell?');
+    await expect(dialog).toContainText(/declared FLOPs at this node's calibration/);
+    await dialog.screenshot({ path: test.info().outputPath('gate-declared-flops.png') });
+    await dialog
+      .locator('.jp-Dialog-footer button.jp-Dialog-button')
+      .filter({ hasText: /^Cancel$/ })
+      .click();
+    await expect(code.nth(2).locator('.jp-InputPrompt')).toHaveText('[ ]:');
+
+    // Counting cost a little: it is in the ledger as a run of its own, tagged.
+    await expect
+      .poll(
+        () =>
+          page.evaluate(async () => {
+            const response = await fetch('/carbon/runs?tag=predict-gate&limit=5');
+            return ((await response.json()) as { total: number }).total;
+          }),
+        { timeout: 20000 }
+      )
+      .toBeGreaterThan(0);
   });
 });
