@@ -65,7 +65,9 @@ def execute(client: Any, code: str) -> dict[str, Any]:
     return out
 
 
-def ledger_runs(url: str) -> list[Any]:
+def ledger_runs(client: Any, url: str) -> list[Any]:
+    """The ledger's runs once the kernel's writes in flight are done (%carbon history waits for them)."""
+    assert execute(client, "%carbon history 1")["status"] == "ok"
     with Ledger(url) as ledger:
         return ledger.search(RunQuery(), limit=100)[1]
 
@@ -79,7 +81,7 @@ def test_cell_magic_records_experiment_tags_metrics_in_kernel(lone_kernel: tuple
     )
     assert out["status"] == "ok" and out["result"] == "42"  # the last expression is the cell's result
     assert "jupyterlab-carbon: experiment 'sweep'" in out["display"]
-    [run] = ledger_runs(url)
+    [run] = ledger_runs(client, url)
     assert (run.experiment, run.tags, run.metrics) == ("sweep", ["a", "b"], {"acc": 0.25, "double": 0.5})
     assert run.source == "in-kernel" and "in-kernel" in run.flags and run.status == "ok"
     assert run.extra["name"] == "lr 0.1" and run.methods == ["modeled"] and run.attributed_j > 0
@@ -90,7 +92,7 @@ def test_body_exceptions_propagate_and_the_run_is_kept_flagged(lone_kernel: tupl
     client, url = lone_kernel
     out = execute(client, "%%carbon -e failing --metric never\nx = 1\n1 / 0")
     assert out["status"] == "error" and out["error"] == "ZeroDivisionError"
-    [run] = ledger_runs(url)
+    [run] = ledger_runs(client, url)
     assert run.status == "error" and "errored" in run.flags and run.metrics == {}
 
 
@@ -115,7 +117,7 @@ def test_bad_options_are_usage_errors_before_the_body(lone_kernel: tuple[Any, st
     out = execute(client, f"%%carbon {line}\nran = True")
     assert out["status"] == "error" and out["error"] == "UsageError", out
     assert execute(client, "'ran' in dir()")["result"] == "False"
-    assert ledger_runs(url) == []
+    assert ledger_runs(client, url) == []
     assert (
         message
         in execute(
@@ -136,7 +138,7 @@ def test_repeat_per_unit_and_measure_sub_windows(lone_kernel: tuple[Any, str]) -
     out = execute(client, code)
     assert out["status"] == "ok", out
     assert "3 runs:" in out["display"] and "per unit of work (1000 samples a run)" in out["display"]
-    [run] = ledger_runs(url)
+    [run] = ledger_runs(client, url)
     assert run.extra["repeat"]["count"] == 3 and run.extra["per"] == {"count": 1000.0, "unit": "samples"}
     assert [w["name"] for w in run.extra["windows"]] == ["inner"] * 3
     assert run.metrics == {"loss": 0.5}
@@ -192,7 +194,7 @@ def test_flops_counted_with_pytorch_and_kept_with_rates(lone_kernel: tuple[Any, 
     client, url = lone_kernel
     out = execute(client, "%%carbon --flops\nimport torch\na = torch.ones(64, 64)\nfor _ in range(200):\n    b = a @ a")
     assert out["status"] == "ok", out
-    [run] = ledger_runs(url)
+    [run] = ledger_runs(client, url)
     flops = run.extra["flops"]
     assert flops["count"] == 200 * 2 * 64**3 and flops["counted_by"] == ["torch.utils.flop_counter"]
     assert flops["per_s"] > 0 and (flops["per_j"] is None or flops["per_j"] > 0)
@@ -237,7 +239,7 @@ def test_energy_budget_checked_in_the_kernel_without_a_server(lone_kernel: tuple
     out = execute(client, "%%carbon --budget 0.5J --on-budget stop\n" + BUSY.format(seconds=60))
     assert out["status"] == "error" and out["error"] == "KeyboardInterrupt"
     assert "its budget was 0.5J" in out["stderr"]
-    [run] = ledger_runs(url)
+    [run] = ledger_runs(client, url)
     assert run.status == "interrupted" and "budget-exceeded" in run.flags and run.duration_s < 30
     assert run.ended_at - run.extra["budget"]["exceeded_at"] < 1.0
     out = execute(client, "%%carbon --budget 1g\nx = 1")

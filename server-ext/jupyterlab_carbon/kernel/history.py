@@ -21,6 +21,18 @@ from ..units import carbon_text, duration_text, energy_text
 LEDGER_URL_ENV = "JUPYTERLAB_CARBON_LEDGER_URL"
 
 
+def written() -> None:
+    """Wait for this kernel's in-kernel runs still being written (see in_kernel.py), and say which failed."""
+    import sys
+
+    from .in_kernel import WRITER
+
+    if not WRITER.flush():
+        print("%carbon: the ledger is slow: runs of this kernel are still being written", file=sys.stderr)
+    for failure in WRITER.take_failures():
+        print(f"%carbon: a run was not written to the ledger: {failure}", file=sys.stderr)
+
+
 @functools.cache
 def ledger() -> Ledger:
     """This kernel's ledger, opened once (opening checks the schema: not a cost to pay per cell)."""
@@ -106,6 +118,7 @@ def history(count: int = 10) -> History:
     """This kernel's latest ``count`` finished runs, newest first."""
     from ..ledger import RunQuery
 
+    written()
     _, runs = ledger().search(RunQuery(kernel_id=kernel_id()), limit=max(1, min(count, 1000)))
     return History([RunSummary(record) for record in runs])
 
@@ -120,6 +133,7 @@ def find_run(ref: str) -> RunRecord:
     """A run by its id or by the id's start (as ``%carbon history`` shows it), among this kernel's runs."""
     from ..ledger import RunQuery
 
+    written()
     book = ledger()
     if re.fullmatch(r"[0-9a-f]{32}", ref):
         record = book.run(ref)
@@ -183,6 +197,7 @@ def export(path: str, export_format: str) -> str:
     """Write this kernel's runs to ``path`` (CodeCarbon's emissions.csv columns first, or JSON)."""
     from ..ledger import RunQuery
 
+    written()
     _, runs = ledger().search(RunQuery(kernel_id=kernel_id()), limit=10000)
     target = Path(path).expanduser()
     if export_format == "json":

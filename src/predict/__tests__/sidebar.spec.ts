@@ -315,6 +315,8 @@ describe('the Predictions sidebar', () => {
       ]
     };
     const panel = new PredictionsPanel(trans, null, api({ fetchCalibrations: async () => [fit] }));
+    // jsdom cannot load vega-embed (an ES module): the chart says it could not be drawn, in the console too.
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
     Widget.attach(panel, document.body);
     try {
       await panel.refresh();
@@ -322,6 +324,7 @@ describe('the Predictions sidebar', () => {
       expect(panel.node.querySelectorAll('.jp-carbon-Predictions-calibration .jp-carbon-chart')).toHaveLength(1);
     } finally {
       panel.dispose();
+      jest.restoreAllMocks();
     }
     expect(document.body.querySelector('.jp-carbon-chart')).toBeNull();
   });
