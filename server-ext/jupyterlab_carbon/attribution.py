@@ -90,15 +90,18 @@ def attribute(
     return Attribution(per_kernel, unattributed)
 
 
-def window_energy(sampler: Sampler, t0: float, t1: float) -> WindowEnergy:
+def window_energy(sampler: Sampler, t0: float, t1: float, read_after: bool = True) -> WindowEnergy:
     """Node energy per channel over wall-clock [t0, t1], the kernel's own timestamps of a cell.
 
     The cumulative joules at each edge come from the read that follows it, corrected by the
     power measured next to that read (:func:`~.sampler.cumulative_at`). Right after a cell's
     end this may wait up to ``AFTER_READ_S`` for one more read (:meth:`Sampler.read_power_after`):
-    call it from a worker thread, never from the event loop.
+    call it from a worker thread, never from the event loop. ``read_after=False`` when the
+    caller read the end itself, at once (the in-kernel monitor): the edge read is the end's, and
+    the millisecond between ``t1`` and it is interpolated rather than waited for.
     """
-    sampler.read_power_after(t1)
+    if read_after:
+        sampler.read_power_after(t1)
     samples = sampler.around(t0, t1, margin_s=EDGE_CONTEXT_S)
     # The end first: the start's estimate must not measure power across it.
     end = sampler.joules_at(t1, samples, previous_edge=t0)

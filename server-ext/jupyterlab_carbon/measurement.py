@@ -77,14 +77,16 @@ class WindowMeasurement:
         }
 
 
-def measure_window(sampler: Sampler, start: Edge, end: Edge, started_at: float, ended_at: float) -> WindowMeasurement:
+def measure_window(
+    sampler: Sampler, start: Edge, end: Edge, started_at: float, ended_at: float, read_after: bool = True
+) -> WindowMeasurement:
     """The energy over [started_at, ended_at] and the tree's share of it.
 
     CPU and DRAM channels are shared by CPU time (the tree's against the node's busy time between
     the edges), GPU channels by the tree's processes' GPU use. May wait for one more meter read
     after the window (see :func:`window_energy`): call it off any event loop.
     """
-    window = window_energy(sampler, started_at, ended_at)
+    window = window_energy(sampler, started_at, ended_at, read_after)
     cpu = cpu_shares({_TREE: end.kernel_cpu_s - start.kernel_cpu_s}, end.node_busy_s - start.node_busy_s)
     pids = set(start.pids | end.pids)
     gpu: dict[str, dict[str, float]] = {}
@@ -144,10 +146,11 @@ class Monitor:
             return Window(name, started_at, read_edge(self.sampler, self.tree, refresh=True))
 
     def end(self, window: Window) -> WindowMeasurement:
+        """The window up to now; the code measured waits for no meter read but its own end's."""
         ended_at = time.time()
         with self._lock:
             end = read_edge(self.sampler, self.tree, refresh=True)
-        return measure_window(self.sampler, window.start, end, window.started_at, ended_at)
+        return measure_window(self.sampler, window.start, end, window.started_at, ended_at, read_after=False)
 
     def close(self) -> None:
         self.sampler.stop()

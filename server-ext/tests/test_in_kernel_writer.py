@@ -20,9 +20,9 @@ def test_submit_does_not_wait_and_flush_does() -> None:
     release = threading.Event()
     written: list[str] = []
 
-    def slow_write(record: Any) -> None:
+    def slow_write(records: list[Any]) -> None:
         release.wait(5)
-        written.append(record.run_id)
+        written.extend(record.run_id for record in records)
 
     writer = RunWriter(slow_write)
     started = time.perf_counter()
@@ -36,7 +36,7 @@ def test_submit_does_not_wait_and_flush_does() -> None:
 
 
 def test_a_failed_write_is_kept_to_be_said() -> None:
-    def failing(record: Any) -> None:
+    def failing(records: list[Any]) -> None:
         raise OSError("disk full")
 
     writer = RunWriter(failing)

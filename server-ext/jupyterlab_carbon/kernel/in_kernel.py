@@ -9,6 +9,7 @@ does the kernel's exit. A write that fails is said in the next ``%%carbon`` cell
 from __future__ import annotations
 
 import atexit
+import functools
 import getpass
 import os
 import queue
@@ -46,7 +47,7 @@ def record_in_kernel(
         **measured.record_fields(),
         status=status,
         flags=sorted(flags),
-        host=socket.gethostname(),
+        host=_host(),
         notebook_path=notebook,
         **code_fields(code),
         execution_count=execution_count,
@@ -54,7 +55,7 @@ def record_in_kernel(
         experiment=notes.experiment or notebook or f"kernel {kernel_id()}",
         tags=sorted(notes.tags),
         metrics=dict(notes.metrics),
-        user=os.environ.get("JUPYTERHUB_USER") or getpass.getuser(),
+        user=_user(),
         source=SOURCE,
     )
     for failure in WRITER.take_failures():
@@ -62,13 +63,25 @@ def record_in_kernel(
     WRITER.submit(record)
 
 
+@functools.cache
+def _host() -> str:
+    return socket.gethostname()
+
+
+@functools.cache
+def _user() -> str:
+    """Who runs the kernel (a password-database lookup: once per kernel, not per cell)."""
+    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+
 FLUSH_TIMEOUT_S = 30.0
+WRITE_DELAY_S = 0.01
 
 
 class RunWriter:
     """One daemon thread writing the records it is given to the ledger, in order."""
 
-    def __init__(self, write: Callable[[RunRecord], None]) -> None:
+    def __init__(self, write: Callable[[list[RunRecord]], None]) -> None:
         self._write = write
         self._queue: queue.Queue[RunRecord] = queue.Queue()
         self._lock = threading.Lock()
@@ -101,14 +114,23 @@ class RunWriter:
 
     def _run(self) -> None:
         while True:
-            record = self._queue.get()
+            batch = [self._queue.get()]
+            # Let the cell finish first: the write's Python holds the GIL in 5 ms slices, which the
+            # cell's reply and idle would otherwise wait for. Records arriving meanwhile join it.
+            time.sleep(WRITE_DELAY_S)
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                self._write(record)
+                self._write(batch)
             except Exception as err:  # an unreachable team database, a full disk: said in the next cell
                 with self._lock:
-                    self._failures.append(f"run {record.run_id[:8]}: {type(err).__name__}: {err}")
+                    self._failures.extend(f"run {record.run_id[:8]}: {type(err).__name__}: {err}" for record in batch)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
 
 
-WRITER = RunWriter(lambda record: ledger().write_batch([], [record]))
+WRITER = RunWriter(lambda records: ledger().write_batch([], records))

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from ..data import MEMORY_WATTS_PER_GB, cpu_tdp
+from ..process_tree import node_busy_and_total
 from .base import Channel, Diagnosis, Domain, Kind, MeterSource, Method, Reading, Status
 
 # Green Algorithms' per-core power for an unknown CPU ("Any" row of TDP_cpu.csv, v3.0).
@@ -75,7 +74,7 @@ class ModeledSource(MeterSource):
         super().__init__()
         self._model = cpu_model
         self._idle_fraction = idle_fraction
-        self._cpu_times = cpu_times or _node_busy_and_total
+        self._cpu_times = cpu_times or node_busy_and_total
         self._last_times = self._cpu_times()
         self._memory_watts = memory_bytes / 1e9 * MEMORY_WATTS_PER_GB
         self._channels = [
@@ -102,11 +101,3 @@ class ModeledSource(MeterSource):
         cpu_watts = self._model.tdp_watts * (self._idle_fraction + (1 - self._idle_fraction) * utilisation)
         readings = {"cpu/model": Reading(cpu_watts), "dram/model": Reading(self._memory_watts)}
         return {c.id: readings[c.id] for c in self._channels}
-
-
-def _node_busy_and_total() -> tuple[float, float]:
-    """Busy and total CPU seconds of the node, summed over all CPUs (from /proc/stat)."""
-    times = psutil.cpu_times()
-    total = sum(times)
-    idle = times.idle + getattr(times, "iowait", 0.0)
-    return total - idle, total
