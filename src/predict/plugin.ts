@@ -12,6 +12,7 @@ import { askToRun } from './dialog';
 import { isDontAsk, setDontAsk } from './dontask';
 import { CellGate } from './gate';
 import { KnownCodes } from './known';
+import { Prefetcher } from './prefetch';
 import { lookupPrediction, REFRESH_TIMEOUT_MS } from './lookup';
 import { readPredictSettings } from './threshold';
 import { DEFAULT_PREDICT_SETTINGS, IPredictSettings } from './types';
@@ -101,6 +102,7 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
     refreshKnown();
     window.setInterval(refreshKnown, KNOWN_CHECK_MS);
 
+    const cache = new PredictionCache();
     const gate = new CellGate<IGatedCell>(
       {
         settings: () => settings,
@@ -135,8 +137,45 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
         lastMeasured: lastMeasuredOf,
         hasNoBasis: ({ options }) => known.hasNoBasis(options.cell.model.sharedModel.getSource())
       },
-      new PredictionCache()
+      cache
     );
+
+    // The first run in a notebook (for each kernel it has) looks its other cells up meanwhile.
+    const prefetcher = new Prefetcher(
+      {
+        settings: () => settings,
+        lookup: key =>
+          lookupPrediction(
+            {
+              kernel_id: key.kernelId,
+              notebook_path: key.notebookPath,
+              cell_id: key.cellId,
+              code: key.code,
+              execution_count: null
+            },
+            REFRESH_TIMEOUT_MS
+          ),
+        hasNoBasis: code => known.hasNoBasis(code)
+      },
+      cache
+    );
+    const prefetchedFor = new WeakMap<object, string>();
+    const prefetchOthers = (options: INotebookCellExecutor.IRunCellOptions): void => {
+      const session = options.sessionContext?.session;
+      const kernelId = session?.kernel?.id;
+      if (!kernelId || prefetchedFor.get(options.notebook) === kernelId) {
+        return;
+      }
+      prefetchedFor.set(options.notebook, kernelId);
+      const keys: IPredictionKey[] = [];
+      for (const model of options.notebook.cells) {
+        if (model.type === 'code' && model !== options.cell.model) {
+          const code = model.sharedModel.getSource();
+          keys.push({ notebookPath: session?.path ?? null, kernelId, cellId: model.id, code });
+        }
+      }
+      setTimeout(() => void prefetcher.prefetch(options.notebook, keys), 0);
+    };
 
     let registrySettings: ISettingRegistry.ISettings | null = null;
     app.commands.addCommand(TOGGLE_GATE_COMMAND, {
@@ -196,6 +235,7 @@ export const predictPlugin: JupyterFrontEndPlugin<INotebookCellExecutor> = {
         const started = performance.now();
         const running = runCell(options);
         sent(); // after the cell is on its way: hashing its code is not on that path
+        prefetchOthers(options);
         const ran = await running;
         // A run longer than the duration threshold (queue included) ends what the cache knew of the
         // cell: its next start waits for a fresh lookup, even before its badge has the run.

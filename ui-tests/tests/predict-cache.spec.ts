@@ -154,3 +154,55 @@ test.describe('prediction gate: what the page already knows', () => {
     await expect(page.locator('.jp-Notebook .jp-CodeCell').first().locator('.jp-InputPrompt')).toHaveText('[3]:');
   });
 });
+
+const OTHER = `z = sum(range(2000))  # ${Date.now()}`;
+
+/** Run the code cell at `index` (not awaited) and wait for its prompt and final badge. */
+async function runAt(page: IJupyterLabPageFixture, index: number, prompt: string): Promise<void> {
+  const cell = page.locator('.jp-Notebook .jp-CodeCell').nth(index);
+  await cell.locator('.jp-InputPrompt').click();
+  void page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-cell'));
+  await expect(cell.locator('.jp-InputPrompt')).toHaveText(prompt, { timeout: 30000 });
+  await expect(cell.locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
+}
+
+test.describe('prediction gate: a notebook opened again', () => {
+  test.beforeEach(async ({ page, tmpPath }) => {
+    await page.contents.uploadContent(notebookJSON([CELL, OTHER]), 'text', `${tmpPath}/reopened.ipynb`);
+    await openWithIdleKernel(page, `${tmpPath}/reopened.ipynb`, 2);
+  });
+
+  test('the first run looks the other cells up, so that their own first run does not wait', async ({ page }) => {
+    // Both cells get a history (cheap), then the page is opened afresh: it knows nothing of them.
+    await runAt(page, 0, '[1]:');
+    await runAt(page, 1, '[2]:');
+    await page.reload();
+    await page.waitForFunction(() => !!window.jupyterapp?.shell, null, { timeout: 60000 });
+    await page.waitForFunction(
+      () => {
+        const panel = window.jupyterapp.shell.currentWidget as unknown as {
+          sessionContext?: { session?: { kernel?: { status: string } | null } | null };
+        } | null;
+        return panel?.sessionContext?.session?.kernel?.status === 'idle';
+      },
+      null,
+      { timeout: 60000 }
+    );
+    await watchOrder(page);
+    // The first cell run in the page waits for its lookup (its code has a history)...
+    await runAt(page, 0, '[3]:');
+    // ...and the page looks the other cell up meanwhile, in the background.
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { carbonOrder: string[] }).carbonOrder.length), {
+        timeout: 20000
+      })
+      .toBeGreaterThanOrEqual(3);
+    expect((await takeOrder(page)).slice(0, 2)).toEqual(['lookup', 'execute']);
+    // So its own first run in this page starts before its lookup.
+    await runAt(page, 1, '[4]:');
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { carbonOrder: string[] }).carbonOrder.length))
+      .toBe(2);
+    expect(await takeOrder(page)).toEqual(['execute', 'lookup']);
+  });
+});
