@@ -47,7 +47,7 @@ export class LedgerPanel extends Widget {
     this.layout = layout;
 
     const heading = new Widget({ node: document.createElement('h2') });
-    heading.addClass('jp-carbon-Ledger-title');
+    heading.addClass('jp-carbon-SidebarTitle');
     heading.node.textContent = trans.__('Run Ledger');
 
     this._filterBar = new FilterBar(trans);

@@ -5,7 +5,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { TopLevelSpec } from 'vega-lite';
 
-import { IChart } from '../charts/chart';
+import { IChart, IChartTable } from '../charts/chart';
 import { base, BAR_STEP, cell, finite, JOULES_PER_WH } from '../charts/specs';
 import { formatCarbon, formatEnergy } from '../format';
 import { IAccuracyPoint, ICalibration, IRegionEstimate } from './api';
@@ -16,6 +16,16 @@ const SIDEBAR_CONFIG = {
   legend: { orient: 'bottom', direction: 'vertical' },
   title: { anchor: 'start', fontSize: 12 }
 };
+
+/** A chart of the sidebar: the common spec, this chart's data, marks and encodings, and its table. */
+function sidebarChart(title: string, description: string, body: object, table: IChartTable): IChart {
+  return {
+    title,
+    description,
+    spec: { ...base(title, description), config: SIDEBAR_CONFIG, ...body } as TopLevelSpec,
+    table
+  };
+}
 
 /** Regions drawn in the calculator's chart (the table under it has them all). */
 export const REGIONS_DRAWN = 15;
@@ -45,12 +55,10 @@ export function regionsChart(regions: readonly IRegionEstimate[], trans: Transla
     drawn.length,
     data.length
   );
-  return {
+  return sidebarChart(
     title,
     description,
-    spec: {
-      ...base(title, description),
-      config: SIDEBAR_CONFIG,
+    {
       data: {
         values: drawn.map(row => ({
           region: `${row.provider}:${row.region}`,
@@ -73,8 +81,8 @@ export function regionsChart(regions: readonly IRegionEstimate[], trans: Transla
           { field: 'pue', title: trans.__('PUE') }
         ]
       }
-    } as TopLevelSpec,
-    table: {
+    },
+    {
       columns: [
         trans.__('Region'),
         trans.__('Location'),
@@ -90,7 +98,7 @@ export function regionsChart(regions: readonly IRegionEstimate[], trans: Transla
         cell(formatCarbon(row.gco2e), row.gco2e)
       ])
     }
-  };
+  );
 }
 
 /** This node's calibration: each measured `--flops` run's energy against its FLOPs, with the fitted line. */
@@ -122,18 +130,16 @@ export function calibrationChart(fits: readonly ICalibration[], trans: Translati
   const x = { field: 'flops', type: 'quantitative', title: trans.__('FLOPs'), axis: { format: '.2~s' } };
   const y = { field: 'wh', type: 'quantitative', title: trans.__('Energy (Wh)'), axis: { format: '~g' } };
   const color = { field: 'fit', type: 'nominal', title: trans.__('Device and data type') };
-  return {
+  return sidebarChart(
     title,
     description,
-    spec: {
-      ...base(title, description),
-      config: SIDEBAR_CONFIG,
+    {
       layer: [
         { data: { values: points }, mark: { type: 'point', filled: true, tooltip: true }, encoding: { x, y, color } },
         { data: { values: lines }, mark: { type: 'line' }, encoding: { x, y, color } }
       ]
-    } as TopLevelSpec,
-    table: {
+    },
+    {
       columns: [trans.__('Device and data type'), trans.__('FLOPs'), trans.__('Energy')],
       rows: points.map(point => [
         cell(point.fit),
@@ -141,7 +147,7 @@ export function calibrationChart(fits: readonly ICalibration[], trans: Translati
         cell(formatEnergy(point.wh * JOULES_PER_WH), point.wh)
       ])
     }
-  };
+  );
 }
 
 /** How far off each prediction was (measured / predicted - 1), over time, by basis. */
@@ -157,12 +163,10 @@ export function accuracyChart(runs: readonly IAccuracyPoint[], trans: Translatio
     data.length
   );
   const none = trans.__('unknown');
-  return {
+  return sidebarChart(
     title,
     description,
-    spec: {
-      ...base(title, description),
-      config: SIDEBAR_CONFIG,
+    {
       layer: [
         {
           data: {
@@ -197,8 +201,8 @@ export function accuracyChart(runs: readonly IAccuracyPoint[], trans: Translatio
           encoding: { y: { field: 'zero', type: 'quantitative' } }
         }
       ]
-    } as TopLevelSpec,
-    table: {
+    },
+    {
       columns: [trans.__('When'), trans.__('Basis'), trans.__('Predicted'), trans.__('Measured'), trans.__('Error')],
       rows: data.map(run => [
         cell(new Date(run.started_at * 1000).toLocaleString(), run.started_at),
@@ -208,5 +212,5 @@ export function accuracyChart(runs: readonly IAccuracyPoint[], trans: Translatio
         cell(`${(run.error * 100).toFixed(1)} %`, run.error)
       ])
     }
-  };
+  );
 }

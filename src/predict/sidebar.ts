@@ -83,7 +83,7 @@ export class PredictionsPanel extends Widget {
     const trans = _trans;
     this.addClass('jp-carbon-Predictions');
     this.title.caption = trans.__('Predictions');
-    const heading = element('h2', 'jp-carbon-Predictions-title', trans.__('Predictions'));
+    const heading = element('h2', 'jp-carbon-SidebarTitle', trans.__('Predictions'));
     this.node.append(heading);
     this.node.append(this._calculatorSection(), this._calibrationSection(), this._accuracySection());
   }

@@ -20,6 +20,11 @@ export async function openWithIdleKernel(page: IJupyterLabPageFixture, path: str
   await (page as unknown as { page: Page }).page.goto(`lab/tree/${path}`);
   await page.waitForFunction(() => !!window.jupyterapp?.shell, null, { timeout: 60000 });
   await expect(page.locator('.jp-Notebook .jp-CodeCell')).toHaveCount(cells, { timeout: 60000 });
+  await waitForIdleKernel(page);
+}
+
+/** Wait until the notebook in focus has a kernel and it is idle. */
+export async function waitForIdleKernel(page: IJupyterLabPageFixture): Promise<void> {
   await page.waitForFunction(
     () => {
       const panel = window.jupyterapp.shell.currentWidget as unknown as {

@@ -1,6 +1,6 @@
 import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 
-import { notebookJSON, openWithIdleKernel } from './notebooks';
+import { notebookJSON, openWithIdleKernel, waitForIdleKernel } from './notebooks';
 
 const NOTEBOOK = 'predict-cache.ipynb';
 // Code of its own (the ledger's history is per code): a retry on the same server starts unknown too.
@@ -178,16 +178,7 @@ test.describe('prediction gate: a notebook opened again', () => {
     await runAt(page, 1, '[2]:');
     await page.reload();
     await page.waitForFunction(() => !!window.jupyterapp?.shell, null, { timeout: 60000 });
-    await page.waitForFunction(
-      () => {
-        const panel = window.jupyterapp.shell.currentWidget as unknown as {
-          sessionContext?: { session?: { kernel?: { status: string } | null } | null };
-        } | null;
-        return panel?.sessionContext?.session?.kernel?.status === 'idle';
-      },
-      null,
-      { timeout: 60000 }
-    );
+    await waitForIdleKernel(page);
     await watchOrder(page);
     // The first cell run in the page waits for its lookup (its code has a history)...
     await runAt(page, 0, '[3]:');

@@ -76,6 +76,41 @@ function submit(panel: PredictionsPanel, values: Record<string, string>): void {
   panel.node.querySelector('form')!.dispatchEvent(new Event('submit', { cancelable: true }));
 }
 
+/** A calibration of two runs' points (one of them not finite), to override as a test needs. */
+function calibrationFit(overrides: Partial<ICalibration> = {}): ICalibration {
+  const fit: ICalibration = {
+    device: 'cpu',
+    dtype: 'float32',
+    runs: 2,
+    flops_per_s: 1e10,
+    joules_per_flop: 1e-9,
+    fixed_energy_j: 3,
+    fixed_duration_s: 0.1,
+    spread: 0.3,
+    points: [
+      {
+        run_id: 'a',
+        started_at: 1,
+        flops: 1e9,
+        energy_j: 4,
+        duration_s: 0.2,
+        flops_per_s: 5e9,
+        joules_per_flop: 4e-9
+      },
+      {
+        run_id: 'b',
+        started_at: 2,
+        flops: 2e9,
+        energy_j: NaN,
+        duration_s: 0.3,
+        flops_per_s: 6e9,
+        joules_per_flop: NaN
+      }
+    ]
+  };
+  return { ...fit, ...overrides };
+}
+
 describe('the calculator form', () => {
   it('reads sizes as people write them', () => {
     expect(parseSize('7e9')).toBe(7e9);
@@ -143,36 +178,7 @@ describe('the Predictions charts', () => {
   });
 
   it('leave out what is not finite, and answer null with nothing left', () => {
-    const fit: ICalibration = {
-      device: 'cpu',
-      dtype: 'float32',
-      runs: 2,
-      flops_per_s: 1e10,
-      joules_per_flop: 1e-9,
-      fixed_energy_j: 3,
-      fixed_duration_s: 0.1,
-      spread: 0.3,
-      points: [
-        {
-          run_id: 'a',
-          started_at: 1,
-          flops: 1e9,
-          energy_j: 4,
-          duration_s: 0.2,
-          flops_per_s: 5e9,
-          joules_per_flop: 4e-9
-        },
-        {
-          run_id: 'b',
-          started_at: 2,
-          flops: 2e9,
-          energy_j: NaN,
-          duration_s: 0.3,
-          flops_per_s: 6e9,
-          joules_per_flop: NaN
-        }
-      ]
-    };
+    const fit = calibrationFit();
     expect(calibrationChart([fit], trans)!.table.rows).toHaveLength(1);
     expect(calibrationChart([{ ...fit, points: [] }], trans)).toBeNull();
     const point = {
@@ -256,17 +262,14 @@ describe('the Predictions sidebar', () => {
   });
 
   it('a calibration is shown per device and data type; a failed read says so', async () => {
-    const fit: ICalibration = {
-      device: 'cpu',
-      dtype: 'float32',
+    const fit = calibrationFit({
       runs: 3,
       flops_per_s: 2.5e10,
       joules_per_flop: 1.2e-9,
       fixed_energy_j: 3600,
-      fixed_duration_s: 0.1,
       spread: 0.2,
       points: []
-    };
+    });
     const panel = new PredictionsPanel(
       trans,
       null,
@@ -293,27 +296,7 @@ describe('the Predictions sidebar', () => {
   });
 
   it('refreshes in place while shown: the charts drawn before are replaced, not left behind', async () => {
-    const fit: ICalibration = {
-      device: 'cpu',
-      dtype: 'float32',
-      runs: 2,
-      flops_per_s: 1e10,
-      joules_per_flop: 1e-9,
-      fixed_energy_j: 3,
-      fixed_duration_s: 0.1,
-      spread: 0.3,
-      points: [
-        {
-          run_id: 'a',
-          started_at: 1,
-          flops: 1e9,
-          energy_j: 4,
-          duration_s: 0.2,
-          flops_per_s: 5e9,
-          joules_per_flop: 4e-9
-        }
-      ]
-    };
+    const fit = calibrationFit({ points: calibrationFit().points.slice(0, 1) });
     const panel = new PredictionsPanel(trans, null, api({ fetchCalibrations: async () => [fit] }));
     // jsdom cannot load vega-embed (an ES module): the chart says it could not be drawn, in the console too.
     jest.spyOn(console, 'error').mockImplementation(() => undefined);
