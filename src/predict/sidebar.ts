@@ -10,6 +10,7 @@ import { Widget } from '@lumino/widgets';
 import { IChart } from '../charts/chart';
 import { ChartView } from '../charts/view';
 import { formatCarbon, formatCost, formatDuration, formatEnergy } from '../format';
+import { IRun } from '../tokens';
 import {
   estimateTraining,
   fetchAccuracy,
@@ -30,6 +31,9 @@ export interface IPredictionsApi {
   fetchCalibrations: typeof fetchCalibrations;
   fetchAccuracy: typeof fetchAccuracy;
 }
+
+/** Runs recorded within this long of each other refresh the panel once. */
+export const REFRESH_DELAY_MS = 1000;
 
 const SERVER_API: IPredictionsApi = { fetchGpus, estimateTraining, fetchCalibrations, fetchAccuracy };
 
@@ -97,12 +101,25 @@ export class PredictionsPanel extends Widget {
     }
   }
 
+  /**
+   * A run was recorded: when it counted FLOPs or was shown a prediction, the calibration and the
+   * prediction error are read again (gathered over `REFRESH_DELAY_MS`; only once the panel was shown).
+   */
+  runRecorded(run: IRun): void {
+    if (!this._started || !('flops' in run.extra || 'prediction' in run.extra)) {
+      return;
+    }
+    window.clearTimeout(this._refreshTimer);
+    this._refreshTimer = window.setTimeout(() => void this.refresh(), REFRESH_DELAY_MS);
+  }
+
   /** Read the calibration and the prediction error again. */
   async refresh(): Promise<void> {
     await Promise.all([this._loadCalibration(), this._loadAccuracy()]);
   }
 
   dispose(): void {
+    window.clearTimeout(this._refreshTimer);
     for (const chart of this._charts.values()) {
       chart.dispose();
     }
@@ -412,6 +429,7 @@ export class PredictionsPanel extends Widget {
   }
 
   private _started = false;
+  private _refreshTimer: number | undefined = undefined;
   private readonly _gpuSelect = element('select');
   private readonly _inputs = new Map<keyof IEstimateForm, HTMLInputElement>();
   private _estimateButton: HTMLButtonElement | null = null;

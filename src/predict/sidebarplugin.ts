@@ -3,6 +3,7 @@ import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 
+import { ICarbonClient } from '../tokens';
 import { PredictionsPanel } from './sidebar';
 
 /** Command that opens the Predictions sidebar. */
@@ -24,13 +25,14 @@ export const predictionsSidebarPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-carbon:predictions',
   description: "The Predictions sidebar: a training-run calculator, this node's calibration and its prediction error.",
   autoStart: true,
-  optional: [ICommandPalette, ITranslator, ILayoutRestorer, IThemeManager],
+  optional: [ICommandPalette, ITranslator, ILayoutRestorer, IThemeManager, ICarbonClient],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null,
-    themes: IThemeManager | null
+    themes: IThemeManager | null,
+    carbon: ICarbonClient | null
   ): void => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_carbon');
     const panel = new PredictionsPanel(trans, themes);
@@ -38,6 +40,12 @@ export const predictionsSidebarPlugin: JupyterFrontEndPlugin<void> = {
     panel.title.icon = predictionsIcon;
     app.shell.add(panel, 'left', { rank: 851, type: 'Predictions' });
     restorer?.add(panel, panel.id);
+    // Live: a run with counted FLOPs or a prediction shown updates the calibration and the error.
+    carbon?.events.connect((_, event) => {
+      if (event.type === 'run') {
+        panel.runRecorded(event.run);
+      }
+    });
     app.commands.addCommand(OPEN_PREDICTIONS_COMMAND, {
       label: trans.__('Open Predictions'),
       caption: trans.__("Estimate a training run; see this node's calibration and how good its predictions were"),

@@ -4,7 +4,8 @@ import { Widget } from '@lumino/widgets';
 import { IAccuracy, ICalibration, IEstimateRequest, ITrainingEstimate } from '../api';
 import { accuracyChart, calibrationChart, REGIONS_DRAWN, regionsChart } from '../charts';
 import { EMPTY_ESTIMATE_FORM, parseSize, readEstimateForm } from '../estimateform';
-import { IPredictionsApi, PredictionsPanel } from '../sidebar';
+import { IRun } from '../../tokens';
+import { IPredictionsApi, PredictionsPanel, REFRESH_DELAY_MS } from '../sidebar';
 
 const trans = nullTranslator.load('jupyterlab_carbon');
 
@@ -310,5 +311,37 @@ describe('the Predictions sidebar', () => {
       jest.restoreAllMocks();
     }
     expect(document.body.querySelector('.jp-carbon-chart')).toBeNull();
+  });
+
+  it('reads its figures again after a run that counted FLOPs or was shown a prediction, once shown', async () => {
+    let reads = 0;
+    const panel = new PredictionsPanel(
+      trans,
+      null,
+      api({
+        fetchCalibrations: async () => {
+          reads++;
+          return [];
+        }
+      })
+    );
+    const run = (extra: Record<string, unknown>) => ({ extra }) as unknown as IRun;
+    panel.runRecorded(run({ flops: { count: 1 } }));
+    await new Promise(resolve => setTimeout(resolve, REFRESH_DELAY_MS + 100));
+    expect(reads).toBe(0); // never shown: nothing to keep current
+    panel.hide();
+    Widget.attach(panel, document.body);
+    try {
+      panel.show(); // the first show reads them
+      await settle();
+      expect(reads).toBe(1);
+      panel.runRecorded(run({}));
+      panel.runRecorded(run({ flops: { count: 1 } }));
+      panel.runRecorded(run({ prediction: {} }));
+      await new Promise(resolve => setTimeout(resolve, REFRESH_DELAY_MS + 100));
+      expect(reads).toBe(2); // two relevant runs, gathered into one read
+    } finally {
+      panel.dispose();
+    }
   });
 });
