@@ -52,7 +52,8 @@ export function basisWords(trans: TranslationBundle, basis: IPrediction['basis']
   return basis.text ? trans.__('Based on %1 (%2).', known, basis.text) : trans.__('Based on %1.', known);
 }
 
-function range(range: IPredictedRange, format: (value: number) => string, trans: TranslationBundle): string {
+/** A predicted figure as its median and interval, each in `format`. */
+export function range(range: IPredictedRange, format: (value: number) => string, trans: TranslationBundle): string {
   return trans.__('%1 (%2 – %3)', format(range.p50), format(range.low), format(range.high));
 }
 

@@ -21,8 +21,8 @@ import {
   ITrainingEstimate
 } from './api';
 import { accuracyChart, calibrationChart, regionsChart } from './charts';
+import { range } from './content';
 import { EMPTY_ESTIMATE_FORM, IEstimateForm, readEstimateForm } from './estimateform';
-import { IPredictedRange } from './types';
 
 /** What the panel's server calls are (the tests pass fakes). */
 export interface IPredictionsApi {
@@ -70,11 +70,6 @@ function field(label: string, control: HTMLInputElement | HTMLSelectElement, hin
     wrapper.append(hintNode);
   }
   return wrapper;
-}
-
-/** "p50 (low to high)" of a figure with its interval. */
-function range(value: IPredictedRange, format: (x: number) => string, trans: TranslationBundle): string {
-  return trans.__('%1 (%2 to %3)', format(value.p50), format(value.low), format(value.high));
 }
 
 export class PredictionsPanel extends Widget {

@@ -95,10 +95,12 @@ class _Templates:
         with self._lock:
             return {h: n for h, n in self._by_template.get(template, {}).items() if h != digest}
 
-    def mark_flops(self, digest: str) -> None:
-        """This code has a run with counted FLOPs (kept only while its template is)."""
+    def mark_flops(self, digest: str, template: str | None = None) -> None:
+        """This code (of ``template``, when the caller knows it) has a run with counted FLOPs; kept
+        only while its template is."""
         with self._lock:
-            if any(digest in known for known in self._by_template.values()):
+            templates = [self._by_template.get(template, {})] if template is not None else self._by_template.values()
+            if any(digest in known for known in templates):
                 self._flops.add(digest)
 
     def flops_keys(self) -> list[str]:
@@ -244,13 +246,14 @@ class PredictionService:
 
     def accuracy(self) -> dict[str, Any]:
         """Predicted against measured for the newest runs that kept the prediction they were shown."""
-        points = [point for run in self._recent_runs() if (point := accuracy_point(run)) is not None]
+        runs = self._recent_runs()
+        points = [point for run in runs if (point := accuracy_point(run)) is not None]
         points.sort(key=lambda point: point["started_at"])
         errors = sorted(abs(point["error"]) for point in points)
         within = sum(point["within_interval"] for point in points)
         return {
             "runs": points,
-            "scanned": len(self._recent_runs()),
+            "scanned": len(runs),
             "median_abs_error": statistics.median(errors) if errors else None,
             "within_interval": within / len(points) if points else None,
         }
@@ -344,7 +347,7 @@ class PredictionService:
         template, numbers = self._templates.add(request.code, digest)
         estimate = self._history(request, digest)
         if any(isinstance(run.extra.get("flops"), dict) for run in self._runs_of(digest)):
-            self._templates.mark_flops(digest)
+            self._templates.mark_flops(digest, template)
         if estimate is None and request.flops_declared is not None:
             estimate = self._declared(request.flops_declared)
         if estimate is None:
