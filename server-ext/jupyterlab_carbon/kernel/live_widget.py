@@ -122,4 +122,4 @@ class DeferredWidget:
         if self._widget is not None:
             self._widget.finish(status, summary, details, budget)
             return
-        self._create(status=status, summary=summary, details=details, budget=budget).show()
+        self._create(status=status, summary=summary, details=details, budget=budget).show_final()

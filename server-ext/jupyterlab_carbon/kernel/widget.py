@@ -57,10 +57,18 @@ class CarbonWidget(Widget):  # type: ignore[misc]  # an untyped base class
     )
 
     def show(self) -> None:
-        """Display it; with a display id, so that the end also updates frontends without widgets."""
+        """Display it while it runs; with a display id, so that the end also updates frontends without widgets."""
         from IPython.display import display
 
         self._handle = display(self, display_id=True)  # type: ignore[no-untyped-call]
+
+    def show_final(self) -> None:
+        """Display a widget that will not change: its own bundle, published as is. ``display``
+        would first try IPython's dozen formatters on it, which cost a trivial cell more than
+        the rest of the magic (``benchmarks/magic.py``); and no display id is needed."""
+        from IPython.display import publish_display_data
+
+        publish_display_data(self._repr_mimebundle_())  # type: ignore[no-untyped-call]
 
     def finish(
         self, status: str, summary: dict[str, Any], details: list[str], budget: dict[str, Any] | None = None
