@@ -232,7 +232,7 @@ def bulk_load(url: str, rows: int, seed: int, now: float) -> float:
     for batch in generate(rows, seed, now):
         runs = [store._row(record) for record in batch]
         texts = [
-            {"run_id": r.run_id, "text": schema.search_text(r.notebook_path, r.code_preview, r.experiment, r.tags)}
+            {"run_id": r.run_id, "text": schema.search_text(r.code_preview, r.tags)}
             for r in batch
         ]
         with engine.begin() as conn:

@@ -119,9 +119,7 @@ def window_energy(sampler: Sampler, t0: float, t1: float, read_after: bool = Tru
         flags.append("sampling-gap")
     duration = max(t1 - t0, 0.0)
     node_j = {c.id: max(b - a, 0.0) for c, a, b in zip(channels, joules0, joules1, strict=False)}
-    if duration < 2 * sampler.period_s or any(
-        c.resolution_j > 0 and node_j[c.id] < c.resolution_j for c in channels
-    ):
+    if duration < 2 * sampler.period_s or any(c.resolution_j > 0 and node_j[c.id] < c.resolution_j for c in channels):
         # Fewer than two samples inside: the figure is interpolated, a best estimate.
         flags.append("below-resolution")
     flags.extend(sorted({f.split(":", 1)[1] for s in bracket for f in s.flags}))

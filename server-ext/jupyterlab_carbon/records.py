@@ -20,6 +20,8 @@ def code_fields(code: str | None, keep_preview: bool = True) -> dict[str, Any]:
         "code_hash": hashlib.sha256(code.encode()).hexdigest() if code is not None else None,
         "code_preview": stripped.splitlines()[0][:PREVIEW_CHARS] if stripped and keep_preview else None,
     }
+
+
 # At most this many points in a run's power trace.
 TRACE_POINTS = 200
 

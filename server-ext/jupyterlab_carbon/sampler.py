@@ -246,8 +246,15 @@ class Sampler:
         channels = []
         for index, channel in enumerate(self.channels):
             watts = (newest.joules[index] - oldest.joules[index]) / elapsed
-            channels.append({"id": channel.id, "label": channel.label, "domain": channel.domain.value,
-                             "method": channel.method.value, "watts": watts})
+            channels.append(
+                {
+                    "id": channel.id,
+                    "label": channel.label,
+                    "domain": channel.domain.value,
+                    "method": channel.method.value,
+                    "watts": watts,
+                }
+            )
         return {
             "time": newest.wall,
             "window_s": elapsed,

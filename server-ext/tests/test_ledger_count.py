@@ -2,8 +2,9 @@
 
 Where the bucket sums cannot answer a search (text, tags, flags, method...), its total is
 counted up to ``COUNT_CAP`` runs and flagged as a lower bound when it reaches it; a text or tag
-search matching ``WALK_FROM`` runs or more is paged by walking the sort order's index and testing
-each run's text. Both limits are lowered here so that a few runs reach them.
+search matching ``WALK_FROM`` runs or more by their own text is paged by walking the sort order's
+index and testing each run's text, and one whose notebooks and experiments hold more than
+``COLLECT_MAX`` runs walks too. The limits are lowered here so that a few runs reach them.
 """
 
 from __future__ import annotations
@@ -135,6 +136,11 @@ SEARCHES = [
     RunQuery(q="model", deleted="only"),
     RunQuery(q="needle", since=T0 + DAY, until=T0 + 2 * DAY, method="measured"),
     RunQuery(q="no such text"),
+    RunQuery(q="NB0.IPYNB"),  # a notebook's name, found through the bucket totals' names
+    RunQuery(q="ipynb", tags=("gpu",)),  # every notebook
+    RunQuery(q="ipynb", visible_users=("bob",), since=T0 + DAY),
+    RunQuery(q="nb0", method="modeled"),
+    RunQuery(q="kernel"),  # the experiment of the run without a notebook
 ]
 
 
@@ -146,11 +152,39 @@ def test_walking_the_index_finds_what_collecting_the_matches_finds(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch, query: RunQuery, sort: str, order: str
 ) -> None:
     monkeypatch.setattr(store, "WALK_FROM", 10**9)
+    monkeypatch.setattr(store, "COLLECT_MAX", 10**9)
     collected = everything(ledger, query, sort=sort, order=order)
     total = ledger.page(query).total
-    monkeypatch.setattr(store, "WALK_FROM", 0)
-    assert everything(ledger, query, sort=sort, order=order) == collected
-    assert ledger.page(query).total == total == len(collected)
+    # Runs of the names walked, runs of their own text looked up; then both walked.
+    for walk_from in (10**9, 0):
+        monkeypatch.setattr(store, "WALK_FROM", walk_from)
+        monkeypatch.setattr(store, "COLLECT_MAX", -1)
+        assert everything(ledger, query, sort=sort, order=order) == collected
+        assert ledger.page(query).total == total == len(collected)
+
+
+def test_q_finds_notebooks_and_experiments_by_their_names(ledger_url: str) -> None:
+    """Names are matched among the buckets' (not in the runs' text), as case-insensitively as the text."""
+    with Ledger(ledger_url) as ledger:
+        ledger.write_batch(
+            [],
+            [
+                run("a", started_at=T0, notebook_path="Études/Café.ipynb", code_preview="pass"),
+                run("b", started_at=T0 + 1, notebook_path="other.ipynb", code_preview="café = 1"),
+                run("c", started_at=T0 + 2, notebook_path=None, code_preview="pass"),
+            ],
+        )
+        ledger.annotate(["c"], experiment="Café trials")
+        assert ids(ledger.search(RunQuery(q="café"))[1]) == ["c", "b", "a"]
+        assert ids(ledger.search(RunQuery(q="CAFé"))[1]) == ["c", "b", "a"]
+        assert ids(ledger.search(RunQuery(q="trials"))[1]) == ["c"]
+        assert ledger.search(RunQuery(q="Études/"))[0] == 1
+        if ledger_url.startswith("sqlite"):  # PostgreSQL's C locale folds ASCII letters only
+            assert ids(ledger.search(RunQuery(q="CAFÉ"))[1]) == ["c", "b", "a"]
+            assert ledger.search(RunQuery(q="études/"))[0] == 1
+        ledger.rename_experiment("Café trials", "espresso")
+        assert ids(ledger.search(RunQuery(q="trials"))[1]) == []
+        assert ids(ledger.search(RunQuery(q="espresso"))[1]) == ["c"]
 
 
 def test_paging_past_the_cap_counts_what_it_saw_and_a_short_page_ends_it(ledger: Ledger, capped: None) -> None:

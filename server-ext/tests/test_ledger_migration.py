@@ -1,5 +1,6 @@
 """Schema upgrades of ledgers older versions wrote: version 3 on a version 2 ledger (every run kept,
-backfilled, searchable and summed), version 4's visibility index on a version 3 ledger."""
+backfilled, searchable and summed), version 4's visibility index on a version 3 ledger, version 5's
+search text without names and tag index on a version 4 ledger."""
 
 from __future__ import annotations
 
@@ -174,7 +175,7 @@ def test_a_version_3_ledger_gains_the_visibility_index(ledger_url: str, monkeypa
     assert "ix_runs_visible_started" not in index_names(ledger_url)
     with Ledger(ledger_url) as ledger:
         with ledger._engine.connect() as conn:
-            assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == 4
+            assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == store.MIGRATIONS[-1][0]
         assert "ix_runs_visible_started" in index_names(ledger_url)
         # Its runs and every query on them as before.
         assert [r.run_id for r in ledger.search(RunQuery(visible_users=("ada",)))[1]] == ["r3", "r2", "r0"]
@@ -182,3 +183,36 @@ def test_a_version_3_ledger_gains_the_visibility_index(ledger_url: str, monkeypa
         assert ledger.groups(RunQuery(visible_users=("bob",)), "user")["total"]["runs"] == 2
     with Ledger(ledger_url) as ledger:  # opening again runs no step
         assert ledger.search(RunQuery())[0] == 4
+
+
+def test_a_version_4_ledger_gets_search_text_without_names_and_a_tag_index(
+    ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:4])
+    with Ledger(ledger_url) as ledger:
+        ledger.write_batch([], [RunRecord.from_json(v2_row(f"r{n}", started_at=T0 + n)) for n in range(3)])
+        ledger.annotate(["r0", "r2"], add_tags=["ablation", "gpu"])
+        with ledger._write() as conn:  # the search text as version 4 wrote it
+            for run_id, tags in (("r0", "\nablation\ngpu"), ("r1", ""), ("r2", "\nablation\ngpu")):
+                conn.execute(
+                    text("UPDATE run_text SET text = :text WHERE run_id = :run_id"),
+                    {"text": f"work/train.ipynb\nmodel.fit(x, y)\nwork/train.ipynb{tags}", "run_id": run_id},
+                )
+    monkeypatch.undo()
+    assert schema.TAGS_INDEX not in index_names(ledger_url)
+    with Ledger(ledger_url) as ledger:
+        with ledger._engine.connect() as conn:
+            assert conn.execute(text("SELECT version FROM schema_info")).scalar_one() == 5
+            texts = dict(conn.execute(text("SELECT run_id, text FROM run_text")).all())
+        assert texts == {
+            "r0": "model.fit(x, y)\nablation\ngpu",
+            "r1": "model.fit(x, y)",
+            "r2": "model.fit(x, y)\nablation\ngpu",
+        }
+        # PostgreSQL answers a tag from its own index; SQLite from its full-text index, rebuilt.
+        assert (schema.TAGS_INDEX in index_names(ledger_url)) == ledger_url.startswith("postgresql")
+        assert [r.run_id for r in ledger.search(RunQuery(tags=("ablation",)))[1]] == ["r2", "r0"]
+        assert ledger.search(RunQuery(tags=("abl",)))[0] == 0  # a tag is matched whole, not as a substring
+        assert ledger.search(RunQuery(q="ablat"))[0] == 2
+        assert ledger.search(RunQuery(q="TRAIN.ipynb"))[0] == 3  # the notebook, through the names
+        assert ledger.search(RunQuery(q="fit(x"))[0] == 3

@@ -155,9 +155,13 @@ class IOPubSubscription:
         if event is None:
             return
         confirmed = self._confirmed
-        if confirmed is not None and not confirmed.done() and (
-            (event.msg_type == WELCOME and (event.content or {}).get("subscription") == self._topic)
-            or event.parent_id in self._probes
+        if (
+            confirmed is not None
+            and not confirmed.done()
+            and (
+                (event.msg_type == WELCOME and (event.content or {}).get("subscription") == self._topic)
+                or event.parent_id in self._probes
+            )
         ):
             confirmed.set_result(None)
         if event.msg_type != WELCOME and event.parent_id not in self._probes:

@@ -317,7 +317,8 @@ class ExecutionWatcher:
         if subscription is not None and not await subscription.confirm():
             self._log.warning(
                 "jupyterlab-carbon: kernel %s never answered on IOPub; a cell sent at once may be "
-                "recorded late (flagged late-start)", kernel_id
+                "recorded late (flagged late-start)",
+                kernel_id,
             )
 
     def _stopping(self, kernel_id: str, reason: str) -> None:

@@ -57,9 +57,7 @@ class ForecastCache:
                 thread.start()
         now = self._wall_clock()
         ahead = [
-            point
-            for point in (known.points if known else ())
-            if now - CURRENT_PERIOD_S <= point.at <= now + HORIZON_S
+            point for point in (known.points if known else ()) if now - CURRENT_PERIOD_S <= point.at <= now + HORIZON_S
         ]
         return min(ahead, key=lambda point: (point.gco2e_per_kwh, point.at)) if ahead else None
 

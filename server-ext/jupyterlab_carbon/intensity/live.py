@@ -306,9 +306,7 @@ class ElectricityMapsProvider(_HttpProvider):
         if not self.token:
             raise self._error(zone, "no API token is set (Electricity Maps needs an auth-token)")
         remote_zone = self.zone_map.get(zone, zone)
-        payload = self._get_json(
-            zone, "/v3/carbon-intensity/latest", {"zone": remote_zone}, {"auth-token": self.token}
-        )
+        payload = self._get_json(zone, "/v3/carbon-intensity/latest", {"zone": remote_zone}, {"auth-token": self.token})
         if not isinstance(payload, dict):
             raise self._error(zone, "the answer is not a JSON object")
         return LiveIntensity(
@@ -320,7 +318,6 @@ class ElectricityMapsProvider(_HttpProvider):
             observed_at=payload.get("datetime"),
             fetched_at=time.time(),
         )
-
 
     def _query_forecast(self, zone: str) -> list[ForecastPoint]:
         """``GET {base}/v3/carbon-intensity/forecast?zone=XX``: ``{"forecast": [{"carbonIntensity", "datetime"}]}``."""

@@ -94,9 +94,7 @@ def _suggest(wanted: str, choices: dict[str, str]) -> str:
     if not codes:
         return ""
     return (
-        " Close matches: "
-        + ", ".join(f"{code} ({choices[code]})" if choices[code] else code for code in codes)
-        + "."
+        " Close matches: " + ", ".join(f"{code} ({choices[code]})" if choices[code] else code for code in codes) + "."
     )
 
 
@@ -123,9 +121,7 @@ def _check_provider(provider: str) -> str:
     providers = cloud_provider_pue()
     key = provider.strip().lower()
     if key not in providers:
-        raise ValueError(
-            f"Unknown cloud provider {provider!r}. Known providers: {', '.join(sorted(providers))}."
-        )
+        raise ValueError(f"Unknown cloud provider {provider!r}. Known providers: {', '.join(sorted(providers))}.")
     return key
 
 
@@ -133,21 +129,16 @@ def find_cloud_region(provider: str | None, region: str) -> CloudRegion:
     """The bundled region, looked up in ``provider`` or, without one, in all providers."""
     regions = cloud_regions()
     providers = [_check_provider(provider)] if provider else sorted(cloud_provider_pue())
-    found = [
-        regions[(p, _region_key(p, region))] for p in providers if (p, _region_key(p, region)) in regions
-    ]
+    found = [regions[(p, _region_key(p, region))] for p in providers if (p, _region_key(p, region)) in regions]
     if len(found) == 1:
         return found[0]
     if found:
         raise ValueError(
-            f"Cloud region {region!r} exists for {', '.join(r.provider for r in found)}: "
-            "set the cloud provider too."
+            f"Cloud region {region!r} exists for {', '.join(r.provider for r in found)}: set the cloud provider too."
         )
     elsewhere = [p for p in cloud_provider_pue() if (p, _region_key(p, region)) in regions]
     if elsewhere:
-        raise ValueError(
-            f"{region!r} is not a {providers[0]} region; it is a {' and '.join(elsewhere)} region."
-        )
+        raise ValueError(f"{region!r} is not a {providers[0]} region; it is a {' and '.join(elsewhere)} region.")
     names = {f"{p}/{r}": regions[(p, r)].location for (p, r) in regions if p in providers}
     where = f"{providers[0]} region" if provider else "cloud region"
     raise ValueError(f"Unknown {where} {region!r}.{_suggest(region.strip(), names)}")

@@ -6,7 +6,20 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, literal, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
@@ -16,21 +29,35 @@ from .schema import RUN_GROUPS, RUN_TEXT, RUN_TEXT_FTS, RUNNING, RUNS, SECONDS_P
 
 # The trigram indexes answer substrings of at least three characters; shorter ones scan.
 TRIGRAM = 3
+# SQLite: Python's str.lower as an SQL function (registered on each connection by the store).
+SQLITE_LOWER = "carbon_lower"
 
 
-def uses_text(query: RunQuery) -> bool:
-    """Whether ``query`` tests the runs' search text (``q``, or a tag the text index can narrow)."""
-    return bool(query.q) or any(len(tag) >= TRIGRAM for tag in query.tags)
+def uses_text(query: RunQuery, dialect: str) -> bool:
+    """Whether ``query`` tests the runs' search text: ``q``, or on SQLite a tag its full-text
+    index can narrow (PostgreSQL answers tags from their own index, ``schema.search_v5``)."""
+    return bool(query.q) or (dialect == "sqlite" and any(len(tag) >= TRIGRAM for tag in query.tags))
 
 
 def run_filters(
-    query: RunQuery, dialect: str, per_row: bool = False, visibility_index: bool = False
+    query: RunQuery,
+    dialect: str,
+    per_row: bool = False,
+    visibility_index: bool = False,
+    q_part: str = "any",
+    walk_names: bool = False,
+    names: Names | None = None,
 ) -> list[ColumnElement[bool]]:
     """Every filter of ``query`` over the runs table (running executions never match).
 
-    ``q`` is looked up in the text index (the set of matching runs, which the database builds
-    whole) unless ``per_row``: then each run the plan reaches tests its own text, which lets a
-    page walk an index in its sort order and stop after ``limit`` matches (``page_walks``).
+    ``q`` matches a run whose notebook or experiment holds it (``names_hold``) or whose own text
+    (code line, tags) does; ``q_part`` "names" or "own" keeps one of the two, "own" only the runs
+    the names do not match (so that the two parts add up); "either" is "any" as the union of
+    the two parts' matches (``per_row`` does not apply). The own text is looked up in the
+    text index (the set of matching runs, which the database builds whole) unless ``per_row``:
+    then each run the plan reaches tests its own text, which lets a page walk an index in its
+    sort order and stop after ``limit`` matches. ``walk_names``: the names test is kept off the
+    indexes on SQLite, whose planner would otherwise collect and sort every run of the names.
 
     ``visibility_index``: SQLite may answer ``visible_users`` from the index on (user, start)
     (``visible_user``); otherwise it is kept off it (see there). PostgreSQL chooses by itself.
@@ -54,13 +81,26 @@ def run_filters(
         clauses.append(c.started_at < query.until)
     if query.q:
         if per_row:
-            clauses.append(_text_of_run(query.q, fenced=visibility_index and dialect == "postgresql"))
+            own = _text_of_run(query.q, fenced=dialect == "postgresql")
         else:
-            clauses.append(c.run_id.in_(_text_matches(query.q, dialect)))
+            own = c.run_id.in_(_text_matches(query.q, dialect))
+        if q_part == "any":
+            clauses.append(or_(names_hold(query.q, dialect, c, names, unindexed=walk_names), own))
+        elif q_part == "either":
+            # Each part through its own indexes, for a page collecting few matches of both:
+            # in an OR, the lookup of the own text keeps PostgreSQL off the name indexes.
+            of_names = select(c.run_id).where(names_hold(query.q, dialect, c, names))
+            clauses.append(c.run_id.in_(union(of_names, _text_matches(query.q, dialect))))
+        elif q_part == "names":
+            clauses.append(names_hold(query.q, dialect, c, names, unindexed=walk_names))
+        elif q_part == "own":
+            clauses += [own, names_miss(query.q, dialect, names)]
+        else:
+            raise ValueError(f"q_part must be any, either, names or own, not {q_part!r}")
     for tag in query.tags:
-        if len(tag) >= TRIGRAM and not per_row:
-            # Tags are in the search text: its index narrows the runs to check to those holding
-            # the tag's text, instead of reading every run's tags.
+        if dialect == "sqlite" and len(tag) >= TRIGRAM and not per_row:
+            # Tags are in the search text: its full-text index narrows the runs to check to those
+            # holding the tag's text, instead of reading every run's tags.
             clauses.append(c.run_id.in_(_text_matches(tag, dialect)))
         clauses.append(json_array_contains(c.tags, tag, dialect))
     clauses += [json_array_contains(c.flags, value, dialect) for value in query.flags]
@@ -69,6 +109,77 @@ def run_filters(
         clauses.append(modeled if query.method == "modeled" else ~modeled)
     clauses += _deleted_and_visible(query, c.deleted_at.is_not(None), visible_user(dialect, visibility_index))
     return clauses
+
+
+@dataclass(frozen=True)
+class Names:
+    """The notebooks and experiments whose names hold a search's ``q``."""
+
+    notebooks: tuple[str, ...]
+    experiments: tuple[str, ...]
+
+
+# More names than this are left for each statement to find (bounded lists of bound parameters).
+NAMES_INLINE_MAX = 1000
+
+
+def find_names(conn: Connection, q: str) -> Names | None:
+    """The names holding ``q``, found once for the several statements of a search (each would
+    otherwise read the buckets again: ~7 ms at a million runs on PostgreSQL). None: too many."""
+    dialect = conn.dialect.name
+    found = [
+        conn.execute(name_matches(q, column, dialect).limit(NAMES_INLINE_MAX + 1)).scalars().all()
+        for column in ("notebook_path", "experiment")
+    ]
+    if any(len(values) > NAMES_INLINE_MAX for values in found):
+        return None
+    return Names(notebooks=tuple(found[0]), experiments=tuple(found[1]))
+
+
+def name_matches(q: str, column: str, dialect: str) -> Any:
+    """The distinct names in ``column`` (notebook_path or experiment) holding ``q``, from the
+    bucket totals: a ledger's names are few where its runs are many.
+
+    Case-insensitive as the text index is: ILIKE on PostgreSQL; on SQLite LIKE, which folds ASCII
+    letters only, or for other text Python's ``str.lower`` (``SQLITE_LOWER``, as FTS5 folds).
+    """
+    name = RUN_GROUPS.c[column]
+    if dialect == "sqlite" and not q.isascii():
+        test: ColumnElement[bool] = func.instr(getattr(func, SQLITE_LOWER)(name), q.lower()) > 0
+    else:
+        test = name.ilike(_pattern(q), escape="\\")
+    return select(name).where(test).distinct()
+
+
+def _names_in(q: str, dialect: str, names: Names | None) -> tuple[Any, Any]:
+    """What a notebook and an experiment must be among: the names found, or their lookups."""
+    if names is not None:
+        return names.notebooks, names.experiments
+    return name_matches(q, "notebook_path", dialect), name_matches(q, "experiment", dialect)
+
+
+def names_hold(
+    q: str, dialect: str, columns: Any, names: Names | None = None, unindexed: bool = False
+) -> ColumnElement[bool]:
+    """True where the notebook or the experiment of a run (``RUNS.c``) or of a bucket
+    (``RUN_GROUPS.c``) holds ``q``; ``unindexed``: SQLite may not answer it from the indexes."""
+    notebook, experiment = columns.notebook_path, columns.experiment
+    if unindexed and dialect == "sqlite":
+        notebook, experiment = _unindexed(notebook), _unindexed(experiment)
+    notebooks, experiments = _names_in(q, dialect, names)
+    return or_(notebook.in_(notebooks), experiment.in_(experiments))
+
+
+def names_miss(q: str, dialect: str, names: Names | None = None) -> ColumnElement[bool]:
+    """``not names_hold`` for runs, a run without a notebook included (NULL IN ... is NULL)."""
+    c = RUNS.c
+    notebooks, experiments = _names_in(q, dialect, names)
+    return and_(or_(c.notebook_path.is_(None), c.notebook_path.not_in(notebooks)), c.experiment.not_in(experiments))
+
+
+def _unindexed(column: Any) -> ColumnElement[Any]:
+    """``+column`` (SQLite): the same value, which no index matches."""
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
 def visible_user(dialect: str, indexed: bool) -> ColumnElement[Any]:
@@ -81,9 +192,7 @@ def visible_user(dialect: str, indexed: bool) -> ColumnElement[Any]:
     matches) unless ``indexed``: the caller has counted few enough runs for the index to serve.
     """
     user: ColumnElement[Any] = visible_user_sql(RUNS.c)
-    if dialect == "sqlite" and not indexed:
-        return UnaryExpression(user, operator=operators.custom_op("+"), type_=user.type)
-    return user
+    return _unindexed(user) if dialect == "sqlite" and not indexed else user
 
 
 def _deleted_and_visible(query: RunQuery, deleted: ColumnElement[bool], user: Any) -> list[ColumnElement[bool]]:
@@ -138,10 +247,10 @@ def _text_of_run(q: str, fenced: bool = False) -> ColumnElement[bool]:
     about one row, ``MATCH ... AND rowid = ?``, reads the phrase's whole doclists every time: a
     walk over 20,000 runs took 34 s.)
 
-    ``fenced`` (PostgreSQL, for the few runs of ``visible_runs``): an OFFSET 0 keeps the planner
-    from turning the test into a join, which it does by hashing every trigram match (107,340
-    runs of "fraud" at a million runs: ~120 ms a statement) or through parallel workers, where
-    testing the ~3,000 runs of one user's month one by one takes ~12 ms.
+    ``fenced`` (PostgreSQL): an OFFSET 0 keeps the planner from turning the test into a join
+    or a hashed subplan, which it does by hashing every trigram match (107,340 runs of "fraud"
+    at a million runs: ~120 ms a statement), where the few runs of ``visible_runs`` (~3,000 in
+    one user's month) take ~12 ms tested one by one, and a page's walk stops after ~1,200.
     """
     t = RUN_TEXT.c
     test = t.text.ilike(_pattern(q), escape="\\")

@@ -20,9 +20,13 @@ from sqlalchemy import ColumnElement, Connection, case, delete, func, insert, li
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .filters import (
+    Names,
     answerable_by_buckets,
     bucket_filters,
+    find_names,
     fts_matches,
+    names_hold,
+    names_miss,
     run_filters,
     split_days,
     text_driver,
@@ -203,7 +207,9 @@ def totals_by(conn: Connection, query: RunQuery, by: str | None) -> dict[Any, To
     return result
 
 
-def count(conn: Connection, query: RunQuery, cap: int | None = None, narrow: bool = False) -> tuple[int, bool]:
+def count(
+    conn: Connection, query: RunQuery, cap: int | None = None, narrow: bool = False, names: Names | None = None
+) -> tuple[int, bool]:
     """How many runs match ``query``, and whether that is a lower bound.
 
     Exact from the bucket sums when they can answer; else the matching runs are counted up to
@@ -212,39 +218,94 @@ def count(conn: Connection, query: RunQuery, cap: int | None = None, narrow: boo
 
     ``narrow``: the caller found few runs visible in the query's range (``visible_runs``), so
     they are read through the visibility index, each testing its own text, instead of starting
-    from every text match.
+    from every text match. ``names``: those of ``q``, if the caller found them (``find_names``).
     """
     dialect = conn.dialect.name
     if answerable_by_buckets(query):
-        # Only the runs column: the sums of every figure cost a million-run ledger's 8,000
-        # buckets several times as much.
-        split = split_days(query.since, query.until)
-        found = 0
-        if split.first_day is None or split.end_day is None or split.first_day < split.end_day:
-            runs = select(func.coalesce(func.sum(RUN_GROUPS.c.runs), 0)).where(*bucket_filters(query, split))
-            found += int(conn.execute(runs).scalar_one())
-        for since, until in split.edges:
-            edge = replace(query, since=since, until=until)
-            edge_runs = select(func.count()).select_from(RUNS).where(*run_filters(edge, dialect))
-            found += int(conn.execute(edge_runs).scalar_one())
-        return found, False
-    driver = text_driver(query, dialect)
+        return _bucket_count(conn, query), False
     if narrow and walkable(query, dialect):
-        where = run_filters(query, dialect, per_row=True, visibility_index=True)
-        matching = select(literal(1)).select_from(RUNS).where(*where)
-    elif driver is None:
-        matching = select(literal(1)).select_from(RUNS).where(*run_filters(query, dialect))
+        where = run_filters(query, dialect, per_row=True, visibility_index=True, names=names)
+        return _capped(conn, select(literal(1)).select_from(RUNS).where(*where), cap)
+    if query.q:
+        return added(*text_search_counts(conn, query, cap, names), cap)
+    return _capped(conn, _own_text_matching(query, dialect), cap)
+
+
+def added(named: tuple[int, bool], own: tuple[int, bool], cap: int | None) -> tuple[int, bool]:
+    """The count of a ``q`` search from its two parts (``text_search_counts``)."""
+    found = named[0] + own[0]
+    if cap is not None and (named[1] or own[1] or found > cap):
+        return cap, True
+    return found, False
+
+
+def text_search_counts(
+    conn: Connection, query: RunQuery, cap: int | None, names: Names | None = None
+) -> tuple[tuple[int, bool], tuple[int, bool]]:
+    """A ``q`` search's matches in two parts that add up, each counted up to ``cap``: the runs
+    whose notebook or experiment holds ``q`` (exact from the bucket sums where the other
+    filters allow), and the runs found by their own text (code line, tags) alone."""
+    dialect = conn.dialect.name
+    assert query.q
+    if names is None:
+        names = find_names(conn, query.q)
+    rest = replace(query, q=None)
+    if answerable_by_buckets(rest):
+        named = (_bucket_count(conn, rest, query.q, names), False)
     else:
-        # SQLite builds the whole list of an IN (subquery) before the first row: 83,000 runs
-        # for a common code line. A join from the full-text matches stops at the cap instead.
-        rest = replace(query, q=None if driver == query.q else query.q)
-        fts = fts_matches(driver)
-        joined = fts.join(RUN_TEXT, RUN_TEXT.c.id == fts.c.id).join(RUNS, RUNS.c.run_id == RUN_TEXT.c.run_id)
-        matching = select(literal(1)).select_from(joined).where(*run_filters(rest, dialect, per_row=True))
+        where = run_filters(query, dialect, q_part="names", names=names)
+        named = _capped(conn, select(literal(1)).select_from(RUNS).where(*where), cap)
+    return named, _capped(conn, _own_text_matching(query, dialect, names), cap)
+
+
+def _own_text_matching(query: RunQuery, dialect: str, names: Names | None = None) -> Any:
+    """A select of the runs matching ``query`` by their own text (``q_part="own"``), for counting.
+
+    SQLite builds the whole list of an IN (subquery) before the first row: 83,000 runs for a
+    common code line. A join from the full-text matches of ``q`` (or a tag) stops at the cap.
+    """
+    driver = text_driver(query, dialect)
+    if driver is None:
+        return select(literal(1)).select_from(RUNS).where(*run_filters(query, dialect, q_part="own", names=names))
+    rest = replace(query, q=None if driver == query.q else query.q)
+    fts = fts_matches(driver)
+    joined = fts.join(RUN_TEXT, RUN_TEXT.c.id == fts.c.id).join(RUNS, RUNS.c.run_id == RUN_TEXT.c.run_id)
+    where = run_filters(rest, dialect, per_row=True, q_part="own", names=names)
+    if query.q and driver == query.q:
+        where.append(names_miss(query.q, dialect, names))
+    return select(literal(1)).select_from(joined).where(*where)
+
+
+def _capped(conn: Connection, matching: Any, cap: int | None) -> tuple[int, bool]:
+    """How many rows ``matching`` selects, counted up to ``cap`` (reaching it: ``(cap, True)``)."""
     if cap is not None:
         matching = matching.limit(cap + 1)
     found = int(conn.execute(select(func.count()).select_from(matching.subquery())).scalar_one())
     return (cap, True) if cap is not None and found > cap else (found, False)
+
+
+def _bucket_count(conn: Connection, query: RunQuery, names_q: str | None = None, names: Names | None = None) -> int:
+    """The runs of an answerable ``query`` from the bucket sums (the partial days at the ends of
+    its time range from the runs); ``names_q``: only those whose notebook or experiment holds it.
+
+    Only the runs column: the sums of every figure cost a million-run ledger's 8,000 buckets
+    several times as much.
+    """
+    dialect = conn.dialect.name
+    split = split_days(query.since, query.until)
+    found = 0
+    if split.first_day is None or split.end_day is None or split.first_day < split.end_day:
+        where = bucket_filters(query, split)
+        if names_q:
+            where.append(names_hold(names_q, dialect, RUN_GROUPS.c, names))
+        runs = select(func.coalesce(func.sum(RUN_GROUPS.c.runs), 0)).where(*where)
+        found += int(conn.execute(runs).scalar_one())
+    for since, until in split.edges:
+        edge = replace(query, since=since, until=until, q=names_q)
+        where = run_filters(edge, dialect, q_part="names", names=names)
+        edge_runs = select(func.count()).select_from(RUNS).where(*where)
+        found += int(conn.execute(edge_runs).scalar_one())
+    return found
 
 
 def visible_runs(conn: Connection, query: RunQuery, exact: bool = True) -> int | None:

@@ -98,8 +98,16 @@ class AmdSmiSource(MeterSource):
             kind, method, res_j = Kind.POWER, Method.MEASURED_POWER, 0.0
         self._handles[channel_id] = handle
         self._channels.append(
-            Channel(channel_id, Domain.GPU, f"GPU {index}: {name}", kind, method, self.name, res_j,
-                    {"index": str(index), "name": name, "uuid": uuid})
+            Channel(
+                channel_id,
+                Domain.GPU,
+                f"GPU {index}: {name}",
+                kind,
+                method,
+                self.name,
+                res_j,
+                {"index": str(index), "name": name, "uuid": uuid},
+            )
         )
 
     def read(self) -> dict[str, Reading]:

@@ -129,9 +129,7 @@ def open_meters(config: MeterConfig) -> MeterSet:
     if not covered & {Domain.CPU, Domain.PSYS}:
         cores = psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
         model = choose_cpu_model(cpu_model_name(), cores, config.cpu_tdp_watts)
-        meters.sources.append(
-            ModeledSource(model, config.model_idle_fraction, psutil.virtual_memory().total)
-        )
+        meters.sources.append(ModeledSource(model, config.model_idle_fraction, psutil.virtual_memory().total))
     return meters
 
 

@@ -79,8 +79,13 @@ class HwmonSource(MeterSource):
                 raw = int(path.read_text().strip())
             except PermissionError:
                 self._diagnoses.append(
-                    Diagnosis(self.name, Status.PERMISSION_DENIED, f"Cannot read {path}: permission denied.",
-                              path=str(path), fix=f"sudo chmod a+r {path}")
+                    Diagnosis(
+                        self.name,
+                        Status.PERMISSION_DENIED,
+                        f"Cannot read {path}: permission denied.",
+                        path=str(path),
+                        fix=f"sudo chmod a+r {path}",
+                    )
                 )
                 continue
             except (OSError, ValueError) as err:
@@ -95,8 +100,16 @@ class HwmonSource(MeterSource):
                 self._last_w[channel_id] = raw / 1e6
                 kind, method, resolution = Kind.POWER, Method.MEASURED_POWER, 0.0
             self._channels.append(
-                Channel(channel_id, domain, f"{driver} {label}", kind, method, self.name, resolution,
-                        {"path": str(path), "driver": driver})
+                Channel(
+                    channel_id,
+                    domain,
+                    f"{driver} {label}",
+                    kind,
+                    method,
+                    self.name,
+                    resolution,
+                    {"path": str(path), "driver": driver},
+                )
             )
 
     def read(self) -> dict[str, Reading]:

@@ -47,9 +47,7 @@ def choose_cpu_model(model_name: str, cores: int, tdp_override: float | None) ->
         )
     match = cpu_tdp(model_name)
     if match is not None:
-        return CpuPowerModel(
-            match.tdp_watts, f"TDP {match.tdp_watts:g} W of '{match.model}' ({match.source})"
-        )
+        return CpuPowerModel(match.tdp_watts, f"TDP {match.tdp_watts:g} W of '{match.model}' ({match.source})")
     watts = DEFAULT_WATTS_PER_CORE * cores
     return CpuPowerModel(
         watts,
@@ -78,10 +76,24 @@ class ModeledSource(MeterSource):
         self._last_times = self._cpu_times()
         self._memory_watts = memory_bytes / 1e9 * MEMORY_WATTS_PER_GB
         self._channels = [
-            Channel("cpu/model", Domain.CPU, "CPU (modeled)", Kind.POWER, Method.MODELED, self.name,
-                    device={"basis": cpu_model.basis, "idle_fraction": f"{idle_fraction:g}"}),
-            Channel("dram/model", Domain.DRAM, "Memory (modeled)", Kind.POWER, Method.MODELED, self.name,
-                    device={"basis": f"{memory_bytes / 1e9:.1f} GB x {MEMORY_WATTS_PER_GB} W/GB (Green Algorithms)"}),
+            Channel(
+                "cpu/model",
+                Domain.CPU,
+                "CPU (modeled)",
+                Kind.POWER,
+                Method.MODELED,
+                self.name,
+                device={"basis": cpu_model.basis, "idle_fraction": f"{idle_fraction:g}"},
+            ),
+            Channel(
+                "dram/model",
+                Domain.DRAM,
+                "Memory (modeled)",
+                Kind.POWER,
+                Method.MODELED,
+                self.name,
+                device={"basis": f"{memory_bytes / 1e9:.1f} GB x {MEMORY_WATTS_PER_GB} W/GB (Green Algorithms)"},
+            ),
         ]
         self._diagnoses.append(
             Diagnosis(

@@ -69,9 +69,7 @@ class NvmlSource(MeterSource):
                     )
                 )
             else:
-                self._diagnoses.append(
-                    Diagnosis(self.name, Status.ERROR, f"NVML failed to start: {_text(err)}")
-                )
+                self._diagnoses.append(Diagnosis(self.name, Status.ERROR, f"NVML failed to start: {_text(err)}"))
             return
         self._initialised = True
         count = nvml.nvmlDeviceGetCount()
@@ -100,8 +98,7 @@ class NvmlSource(MeterSource):
                     Diagnosis(
                         self.name,
                         Status.UNAVAILABLE,
-                        f"GPU {index} ({name}) reports neither energy ({_text(err)}) nor power "
-                        f"({_text(power_err)}).",
+                        f"GPU {index} ({name}) reports neither energy ({_text(err)}) nor power ({_text(power_err)}).",
                     )
                 )
                 return
