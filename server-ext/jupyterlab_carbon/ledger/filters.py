@@ -144,10 +144,12 @@ def name_matches(q: str, column: str, dialect: str) -> Any:
     letters only, or for other text Python's ``str.lower`` (``SQLITE_LOWER``, as FTS5 folds).
     """
     name = RUN_GROUPS.c[column]
-    if dialect == "sqlite" and not q.isascii():
-        test: ColumnElement[bool] = func.instr(getattr(func, SQLITE_LOWER)(name), q.lower()) > 0
+    if dialect != "sqlite":
+        test: ColumnElement[bool] = name.ilike(_pattern(q), escape="\\")
+    elif q.isascii():
+        test = name.like(_pattern(q), escape="\\")  # SQLite's LIKE folds ASCII (its ILIKE adds lower() calls)
     else:
-        test = name.ilike(_pattern(q), escape="\\")
+        test = func.instr(getattr(func, SQLITE_LOWER)(name), q.lower()) > 0
     return select(name).where(test).distinct()
 
 
