@@ -3,12 +3,14 @@ the output is an escaped text and HTML summary."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from jupyterlab_carbon import __version__
-from jupyterlab_carbon.kernel.live_widget import LIVE_AFTER_S
+from jupyterlab_carbon.kernel.live_widget import LIVE_AFTER_S, _Later
 from jupyterlab_carbon.kernel.widget import MODULE_VERSION, CarbonWidget
 
 from .test_carbon_magic import lone_kernel  # noqa: F401  # the fixture
@@ -110,3 +112,25 @@ def test_a_failing_short_body_shows_its_final_widget_and_the_error_propagates(
 def test_quiet_displays_nothing(lone_kernel: tuple[Any, str]) -> None:  # noqa: F811
     client, _ = lone_kernel
     assert _outputs(client, "%%carbon --quiet\n1 + 1") == []
+
+
+def test_the_widget_timer_runs_each_callback_when_due_and_never_a_cancelled_one() -> None:
+    later = _Later()
+    fired: dict[str, float] = {}
+    start = time.monotonic()
+
+    def mark(name: str) -> Callable[[], None]:
+        return lambda: fired.setdefault(name, time.monotonic() - start)
+
+    later.schedule(0.6, mark("late"))
+    later.schedule(0.8, mark("after the late one"))  # due after the thread's wake-up: not woken for it
+    cancelled = later.schedule(0.1, mark("cancelled"))
+    later.schedule(0.15, mark("early"))  # due before the thread's wake-up: woken for it
+    later.cancel(cancelled)
+    deadline = time.monotonic() + 5
+    while len(fired) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert set(fired) == {"early", "late", "after the late one"}
+    assert 0.15 <= fired["early"] < 0.5
+    assert 0.6 <= fired["late"] < fired["after the late one"]
+    assert fired["after the late one"] >= 0.8

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import itertools
+import math
 import sys
 import threading
 import time
@@ -41,15 +42,21 @@ class _Later:
         self._due: dict[int, tuple[float, Callable[[], None]]] = {}
         self._tokens = itertools.count()
         self._thread: threading.Thread | None = None
+        self._wakes_at = math.inf  # when the thread wakes by itself (monotonic clock)
 
     def schedule(self, delay_s: float, callback: Callable[[], None]) -> int:
         with self._condition:
             token = next(self._tokens)
-            self._due[token] = (time.monotonic() + delay_s, callback)
+            at = time.monotonic() + delay_s
+            self._due[token] = (at, callback)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="jupyterlab-carbon-widget", daemon=True)
                 self._thread.start()
-            self._condition.notify()
+            elif at < self._wakes_at:
+                # Woken only when it would sleep past this: in a run of short cells, each
+                # cancelled before it is due, the thread wakes once per LIVE_AFTER_S instead of
+                # taking the GIL from every cell.
+                self._condition.notify()
             return token
 
     def cancel(self, token: int) -> None:
@@ -59,11 +66,14 @@ class _Later:
     def _run(self) -> None:
         while True:
             with self._condition:
-                while not self._due:
+                if not self._due:
+                    self._wakes_at = math.inf
                     self._condition.wait()
+                    continue
                 token, (at, callback) = min(self._due.items(), key=lambda item: item[1][0])
                 remaining = at - time.monotonic()
                 if remaining > 0:
+                    self._wakes_at = at
                     self._condition.wait(remaining)
                     continue
                 del self._due[token]

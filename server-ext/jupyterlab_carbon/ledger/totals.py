@@ -250,7 +250,9 @@ def text_search_counts(
     if names is None:
         names = find_names(conn, query.q)
     rest = replace(query, q=None)
-    if answerable_by_buckets(rest):
+    if names is not None and not names.notebooks and not names.experiments:
+        named = (0, False)
+    elif answerable_by_buckets(rest):
         named = (_bucket_count(conn, rest, query.q, names), False)
     else:
         where = run_filters(query, dialect, q_part="names", names=names)
