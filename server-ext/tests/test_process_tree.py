@@ -11,6 +11,7 @@ import pytest
 
 from jupyterlab_carbon import process_tree
 from jupyterlab_carbon.process_tree import ProcessTree, newest_pid
+from jupyterlab_carbon.reread import RereadFile
 
 linux_only = pytest.mark.skipif(not os.path.exists(process_tree.LOADAVG), reason="needs Linux's /proc/loadavg")
 
@@ -71,5 +72,5 @@ def test_the_walk_is_skipped_only_while_no_pid_was_handed_out(monkeypatch: pytes
 
 
 def test_newest_pid_is_none_without_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str]) -> None:
-    monkeypatch.setattr(process_tree, "LOADAVG", os.path.join(tmp_path, "missing"))
+    monkeypatch.setattr(process_tree, "_loadavg", RereadFile(os.path.join(tmp_path, "missing")))
     assert newest_pid() is None

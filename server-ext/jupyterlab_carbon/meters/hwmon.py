@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..reread import RereadFile
 from .base import Channel, Diagnosis, Domain, Kind, MeterSource, Method, Reading, Status
 
 SENSOR_FILE = re.compile(r"^(energy|power)(\d+)_(input|average)$")
@@ -27,7 +28,7 @@ class HwmonSource(MeterSource):
     ) -> None:
         super().__init__(clock)
         self._root = root
-        self._files: dict[str, Path] = {}
+        self._files: dict[str, RereadFile] = {}
         self._last_uj: dict[str, int] = {}
         self._joules: dict[str, float] = {}
         self._last_w: dict[str, float] = {}
@@ -91,7 +92,7 @@ class HwmonSource(MeterSource):
             except (OSError, ValueError) as err:
                 self._diagnoses.append(Diagnosis(self.name, Status.ERROR, f"Cannot read {path}: {err}", path=str(path)))
                 continue
-            self._files[channel_id] = path
+            self._files[channel_id] = RereadFile(path, 64)
             if quantity == "energy":
                 self._last_uj[channel_id] = raw
                 self._joules[channel_id] = 0.0
@@ -117,7 +118,7 @@ class HwmonSource(MeterSource):
         for channel in self._channels:
             started = self._clock()
             try:
-                raw = int(self._files[channel.id].read_text().strip())
+                raw = self._files[channel.id].read_int()
             except (OSError, ValueError):
                 value = self._joules.get(channel.id, self._last_w.get(channel.id, 0.0))
                 readings[channel.id] = self._stamped(Reading(value, ("read-error",)), started)

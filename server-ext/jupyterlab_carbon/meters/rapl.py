@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..reread import RereadFile
 from .base import Channel, Diagnosis, Domain, Kind, MeterSource, Method, Reading, Status
 
 ZONE_DIR = re.compile(r"^(intel-rapl|intel-rapl-mmio|amd-rapl)((?::\d+)+)$")
@@ -34,10 +34,12 @@ class _Zone:
     indices: tuple[int, ...]
     name: str  # package-0, dram, psys, core, uncore
     energy_file: Path = field(init=False)
+    # Read at every sample and cell edge: kept open.
+    energy: RereadFile = field(init=False)
 
     def __post_init__(self) -> None:
-        # Read at every sample and cell edge: the path is joined once.
         self.energy_file = self.path / "energy_uj"
+        self.energy = RereadFile(self.energy_file, 64)
 
 
 @dataclass
@@ -51,13 +53,7 @@ class _CounterState:
 
 
 def _read_int(path: Path) -> int:
-    # os.open/os.read: a text file object costs several times the read itself, and the server
-    # reads every counter at each cell's start and end.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return int(os.read(fd, 64))
-    finally:
-        os.close(fd)
+    return RereadFile(path, 64).read_int()
 
 
 def _zone_sort_key(zone: _Zone) -> tuple[str, tuple[int, ...]]:
@@ -189,7 +185,7 @@ class RaplSource(MeterSource):
             state = self._states[channel.id]
             now = self._clock()
             try:
-                raw = _read_int(state.zone.energy_file)
+                raw = state.zone.energy.read_int()
             except (OSError, ValueError):
                 readings[channel.id] = self._stamped(Reading(state.joules, ("read-error",)), now)
                 continue
