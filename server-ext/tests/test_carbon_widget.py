@@ -98,6 +98,21 @@ def test_a_short_body_shows_only_the_final_widget(lone_kernel: tuple[Any, str]) 
     assert data["text/plain"].startswith("jupyterlab-carbon: experiment 'demo'; ")
 
 
+def test_a_short_body_s_printed_output_comes_before_its_final_widget(
+    lone_kernel: tuple[Any, str],  # noqa: F811
+) -> None:
+    """The final widget's publish flushes only streams holding text: those must still come first."""
+    client, _ = lone_kernel
+    body = "import sys\nprint('out')\nprint('err', file=sys.stderr)"
+    outputs = _outputs(client, "%%carbon\n" + body)
+    widget_at = next(index for index, (kind, _) in enumerate(outputs) if kind == "display_data")
+    printed = "".join(content["text"] for kind, content in outputs[:widget_at] if kind == "stream")
+    after = [content for kind, content in outputs[widget_at + 1 :] if kind == "stream"]
+    assert printed.split() == ["out", "err"] and not after, outputs
+    # With nothing printed since, the next cell's widget is published as well.
+    assert [kind for kind, _ in _outputs(client, "%%carbon\n1")] == ["display_data"]
+
+
 def test_a_failing_short_body_shows_its_final_widget_and_the_error_propagates(
     lone_kernel: tuple[Any, str],  # noqa: F811
 ) -> None:
