@@ -216,3 +216,20 @@ def test_a_version_4_ledger_gets_search_text_without_names_and_a_tag_index(
         assert ledger.search(RunQuery(q="ablat"))[0] == 2
         assert ledger.search(RunQuery(q="TRAIN.ipynb"))[0] == 3  # the notebook, through the names
         assert ledger.search(RunQuery(q="fit(x"))[0] == 3
+        if ledger_url.startswith("postgresql"):  # GIN indexes write through (schema.GIN_OPTIONS)
+            with ledger._engine.connect() as conn:
+                options = dict(
+                    conn.execute(
+                        text(
+                            "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_am a ON a.oid = c.relam "
+                            "WHERE c.relkind = 'i' AND a.amname = 'gin'"
+                        )
+                    ).all()
+                )
+            assert set(options) == {
+                "ix_run_text_trgm",
+                "ix_run_groups_notebook_path_trgm",
+                "ix_run_groups_experiment_trgm",
+                schema.TAGS_INDEX,
+            }
+            assert all(value == ["fastupdate=off"] for value in options.values()), options
