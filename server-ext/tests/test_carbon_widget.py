@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from jupyterlab_carbon import __version__
+from jupyterlab_carbon.kernel import final_output
 from jupyterlab_carbon.kernel.live_widget import LIVE_AFTER_S, _Later
 from jupyterlab_carbon.kernel.widget import MODULE_VERSION, CarbonWidget
 
@@ -89,13 +90,31 @@ def test_a_long_body_gets_the_live_widget_then_its_final_summary(
     assert "Status</th><td>ok" in final["data"]["text/html"] and "in-kernel" in final["data"]["text/html"]
 
 
-def test_a_short_body_shows_only_the_final_widget(lone_kernel: tuple[Any, str]) -> None:  # noqa: F811
+def test_a_short_body_shows_only_its_final_figures_without_a_widget_model(
+    lone_kernel: tuple[Any, str],  # noqa: F811
+) -> None:
     client, _ = lone_kernel
-    outputs = _outputs(client, "%%carbon -e demo\nsum(range(1000))")
-    assert [kind for kind, _ in outputs] == ["display_data"], outputs
-    data = outputs[0][1]["data"]
-    assert WIDGET_VIEW in data and "Status</th><td>ok" in data["text/html"]
+    msg_id = client.execute("%%carbon -e demo -n first --budget 1kJ\nsum(range(1000))")
+    outputs, comms = [], []
+    while True:
+        msg = client.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "comm_open":  # (comm_msg: the annotations sent to the server)
+            comms.append(msg)
+        if msg["msg_type"] == "display_data":
+            outputs.append(msg["content"])
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    assert len(outputs) == 1 and comms == [], (outputs, comms)
+    data = outputs[0]["data"]
+    assert WIDGET_VIEW not in data and "Status</th><td>ok" in data["text/html"]
     assert data["text/plain"].startswith("jupyterlab-carbon: experiment 'demo'; ")
+    state = data[final_output.MIME_TYPE]
+    assert set(state) == set(final_output.STATE_FIELDS)
+    assert (state["msg_id"], state["experiment"], state["run_name"], state["status"]) == (msg_id, "demo", "first", "ok")
+    assert state["budget"]["text"] == "1kJ" and state["summary"]["source"] == "in-kernel"
+    assert state["summary"]["energy_j"] >= 0 and state["details"][0] == "experiment 'demo'"
 
 
 def test_a_short_body_s_printed_output_comes_before_its_final_widget(
@@ -120,6 +139,7 @@ def test_a_failing_short_body_shows_its_final_widget_and_the_error_propagates(
     outputs = _outputs(client, "%%carbon\n1 / 0")
     assert [kind for kind, _ in outputs] == ["display_data"], outputs
     assert "Status</th><td>error" in outputs[0][1]["data"]["text/html"]
+    assert outputs[0][1]["data"][final_output.MIME_TYPE]["status"] == "error"
     reply = client.get_shell_msg(timeout=30)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "ZeroDivisionError"
 

@@ -5,6 +5,7 @@ import { runInNewNotebook } from './notebooks';
 // About 3 s of busy CPU under a 1 J budget: the modeled meter crosses it within the first second.
 const CELL = '%%carbon -e demo --budget 1J\nimport time\nstart = time.time()\nwhile time.time() - start < 3:\n    pass';
 const WIDGET = '.jp-carbon-Widget';
+const FINAL_MIME = 'application/vnd.jupyterlab-carbon.widget+json';
 
 test.use({ autoGoto: true });
 
@@ -51,4 +52,30 @@ test('a cell shorter than the live delay shows the widget once, in its final sta
   await expect(final).toContainText('server record', { timeout: 30000 });
   await expect(widget.locator('figcaption')).toContainText('runs of short: energy');
   await page.screenshot({ path: test.info().outputPath('widget-short-final.png') });
+
+  // Saved as the kernel sent it: the small state under the labextension's own MIME type (no
+  // widget model), with the text and HTML fallbacks.
+  await page.notebook.save();
+  const response = await page.request.get(`/api/contents/${tmpPath}/widget-short.ipynb?content=1&type=notebook`);
+  const saved = (await response.json()).content as { cells: Array<{ outputs: Array<{ data?: object }> }> };
+  const displays = saved.cells[0].outputs.filter(output => output.data && FINAL_MIME in output.data);
+  expect(displays).toHaveLength(1);
+  expect(Object.keys(displays[0].data ?? {}).sort()).toEqual([FINAL_MIME, 'text/html', 'text/plain']);
+  expect(JSON.stringify(displays[0]).length).toBeLessThan(3000);
+
+  // Reloaded from disk, it is drawn again (a new element) and finds the server's record in the ledger.
+  await widget.evaluate(element => element.setAttribute('data-before-reload', ''));
+  await page.menu.clickMenuItem('File>Reload Notebook from Disk');
+  const confirm = page.locator('.jp-Dialog .jp-mod-accept');
+  const asked = await confirm
+    .waitFor({ state: 'visible', timeout: 2000 })
+    .then(() => true)
+    .catch(() => false);
+  if (asked) {
+    await confirm.click();
+  }
+  const redrawn = page.locator(`${WIDGET}:not([data-before-reload])`);
+  await expect(redrawn.getByRole('status')).toContainText('server record', { timeout: 30000 });
+  await expect(redrawn.locator('figcaption')).toContainText('runs of short: energy');
+  await expect(page.locator(WIDGET)).toHaveCount(1);
 });

@@ -3,7 +3,8 @@
 Opening a widget's comm and displaying it costs milliseconds (each display waits for the kernel's
 output thread), more than a trivial cell takes. So a body still running after ``LIVE_AFTER_S``
 gets the live widget, shown from a background thread in the cell's context (its output and comm
-belong to that cell); a shorter one shows only the final widget, once, at its end.
+belong to that cell); a shorter one shows only its final figures, once, at its end, as a plain
+bundle without a widget model (``final_output``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import channel
+from . import channel, final_output
 from .options import CellOptions
 
 LIVE_AFTER_S = 0.25
@@ -98,25 +99,30 @@ class DeferredWidget:
         self._widget: Any | None = None
         self._token = _later.schedule(LIVE_AFTER_S, functools.partial(contextvars.copy_context().run, self._show_live))
 
-    def _create(self, **final: Any) -> Any:
-        from .widget import CarbonWidget
-
+    def _state(
+        self, status: str, summary: dict[str, Any], details: list[str], budget: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """What the output shows (``final_output.STATE_FIELDS``)."""
         options = self._options
-        budget = {**options.budget.to_json(), "on_budget": options.on_budget} if options.budget is not None else {}
-        return CarbonWidget(
-            msg_id=str(self._request.get("msg_id", "")) if self._request is not None else "",
-            experiment=options.experiment or "",
-            run_name=options.name or "",
-            budget=final.pop("budget", None) or budget,
-            started_at=self.started_at,
-            **final,
-        )
+        declared = {**options.budget.to_json(), "on_budget": options.on_budget} if options.budget is not None else {}
+        return {
+            "msg_id": str(self._request.get("msg_id", "")) if self._request is not None else "",
+            "experiment": options.experiment or "",
+            "run_name": options.name or "",
+            "budget": budget or declared,
+            "status": status,
+            "started_at": self.started_at,
+            "summary": summary,
+            "details": details,
+        }
 
     def _show_live(self) -> None:
         with self._lock:
             if self._ended:
                 return
-            widget = self._create()
+            from .widget import CarbonWidget
+
+            widget = CarbonWidget(**self._state("running", {}, [], None))
             widget.show()
             self._widget = widget
 
@@ -132,4 +138,5 @@ class DeferredWidget:
         if self._widget is not None:
             self._widget.finish(status, summary, details, budget)
             return
-        self._create(status=status, summary=summary, details=details, budget=budget).show_final()
+        # No widget model for a body this short: its final figures as a plain bundle.
+        final_output.publish_after_pending_output(final_output.bundle(self._state(status, summary, details, budget)))
