@@ -1,6 +1,8 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
+import { reloadFromDisk } from './notebooks';
+
 const DEMO = 'demo.ipynb';
 const CHIP = '.jp-carbon-Badge-chip';
 // A final figure (not the live counter, which shows digits too).
@@ -89,15 +91,7 @@ test.describe('cell badges', () => {
       expect(summary?.energy_j).toBeGreaterThan(0);
     }
     // Reloaded from disk, the notebook shows the same badges.
-    await page.menu.clickMenuItem('File>Reload Notebook from Disk');
-    const confirm = page.locator('.jp-Dialog .jp-mod-accept');
-    const asked = await confirm
-      .waitFor({ state: 'visible', timeout: 2000 })
-      .then(() => true)
-      .catch(() => false);
-    if (asked) {
-      await confirm.click();
-    }
+    await reloadFromDisk(page);
     await expect(chips.first()).toHaveText(FINAL, { timeout: 30000 });
     expect(await chips.allTextContents()).toEqual(before);
 

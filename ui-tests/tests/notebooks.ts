@@ -51,3 +51,16 @@ export async function runInNewNotebook(
   await page.notebook.selectCells(0);
   await page.keyboard.press('Control+Enter');
 }
+
+/** File > Reload Notebook from Disk, confirming when JupyterLab asks (a modified notebook). */
+export async function reloadFromDisk(page: IJupyterLabPageFixture): Promise<void> {
+  await page.menu.clickMenuItem('File>Reload Notebook from Disk');
+  const confirm = page.locator('.jp-Dialog .jp-mod-accept');
+  const asked = await confirm
+    .waitFor({ state: 'visible', timeout: 2000 })
+    .then(() => true)
+    .catch(() => false);
+  if (asked) {
+    await confirm.click();
+  }
+}

@@ -1,6 +1,6 @@
 import { expect, test } from '@jupyterlab/galata';
 
-import { runInNewNotebook } from './notebooks';
+import { reloadFromDisk, runInNewNotebook } from './notebooks';
 
 // About 3 s of busy CPU under a 1 J budget: the modeled meter crosses it within the first second.
 const CELL = '%%carbon -e demo --budget 1J\nimport time\nstart = time.time()\nwhile time.time() - start < 3:\n    pass';
@@ -65,15 +65,7 @@ test('a cell shorter than the live delay shows the widget once, in its final sta
 
   // Reloaded from disk, it is drawn again (a new element) and finds the server's record in the ledger.
   await widget.evaluate(element => element.setAttribute('data-before-reload', ''));
-  await page.menu.clickMenuItem('File>Reload Notebook from Disk');
-  const confirm = page.locator('.jp-Dialog .jp-mod-accept');
-  const asked = await confirm
-    .waitFor({ state: 'visible', timeout: 2000 })
-    .then(() => true)
-    .catch(() => false);
-  if (asked) {
-    await confirm.click();
-  }
+  await reloadFromDisk(page);
   const redrawn = page.locator(`${WIDGET}:not([data-before-reload])`);
   await expect(redrawn.getByRole('status')).toContainText('server record', { timeout: 30000 });
   await expect(redrawn.locator('figcaption')).toContainText('runs of short: energy');
