@@ -47,6 +47,8 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 SERVER_EXT = REPO / "server-ext"
 sys.path.insert(0, str(SERVER_EXT))
+# What the servers import jupyterlab_carbon from (``--package``: another commit's server-ext).
+SERVER_PACKAGE = [SERVER_EXT]
 
 from jupyterlab_carbon.attribution import window_energy  # noqa: E402
 from jupyterlab_carbon.meters import MeterConfig, open_meters  # noqa: E402
@@ -73,9 +75,11 @@ def build_tree(root: Path) -> FakePowercap:
     """4 CPU packages and their DRAM zones: the 8 channels a 4-socket Intel server exposes.
 
     Core/uncore subzones are left out on purpose: RaplSource never reads them (they overlap
-    the package), so they would only cost directory listing at start-up.
+    the package), so they would only cost directory listing at start-up. The counters are
+    rewritten in place, as sysfs presents them: the server keeps each counter's file open
+    (``reread.RereadFile``), and a file replaced by a rename would make it reopen on every read.
     """
-    fake = FakePowercap(root)
+    fake = FakePowercap(root, in_place=True)
     fake.root.mkdir(parents=True, exist_ok=True)
     for package in range(PACKAGES):
         fake.add_zone(f"intel-rapl:{package}", f"package-{package}", constant(20.0 + 2 * package))
@@ -318,7 +322,7 @@ class Server:
             JUPYTER_RUNTIME_DIR=str(self.base / "runtime"),
             JUPYTER_CONFIG_DIR=str(self.base / "config"),
             IPYTHONDIR=str(self.base / "ipython"),
-            PYTHONPATH=os.pathsep.join([str(SERVER_EXT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            PYTHONPATH=os.pathsep.join([str(SERVER_PACKAGE[0]), *filter(None, [os.environ.get("PYTHONPATH")])]),
         )
         command = [
             sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1",
@@ -725,12 +729,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large-cells", type=int, default=40, help="then cells printing --large-mb each")
     parser.add_argument("--large-mb", type=float, default=1.0, help="output of each large cell, in MiB")
     parser.add_argument("--skip-cells", action="store_true", help="only part (a)")
+    parser.add_argument(
+        "--package", type=Path, help="the servers import jupyterlab_carbon from this server-ext folder (another commit's)"
+    )
     parser.add_argument("--drive-tree", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--driver-period", type=float, default=DRIVER_PERIOD_S, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.drive_tree:
         drive_tree(args.drive_tree, args.driver_period)
         return 0
+    if args.package is not None:
+        SERVER_PACKAGE[0] = args.package.resolve()
 
     started = time.perf_counter()
     output: dict[str, Any] = {
@@ -741,8 +750,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "load_avg_at_start": [round(v, 2) for v in os.getloadavg()],
-            "power_meters": "none used: synthetic powercap tree (tests/fakesysfs.py)",
+            "power_meters": "none used: synthetic powercap tree (tests/fakesysfs.py), counters rewritten in place",
         },
+        "servers_import": str(SERVER_PACKAGE[0]),
     }
     with tempfile.TemporaryDirectory(prefix="carbon-overhead-") as tmp:
         base = Path(tmp)

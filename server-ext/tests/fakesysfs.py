@@ -36,9 +36,17 @@ class FakeZone:
     max_range_uj: int
     energy_uj: float = 0.0  # true, unwrapped
     offset_uj: int = 0
+    in_place: bool = False
 
     def write(self) -> None:
         raw = (int(self.energy_uj) + self.offset_uj) % self.max_range_uj
+        if self.in_place:
+            # The same file rewritten, as sysfs's is: a reader's kept descriptor stays valid
+            # (a replaced file makes it reopen). Fixed width, so no write leaves a longer old
+            # tail; a read racing the write may mix digits (a copy of 21 bytes: benchmarks only).
+            with open(self.path / "energy_uj", "r+b" if (self.path / "energy_uj").exists() else "wb") as file:
+                file.write(f"{raw:020d}\n".encode())
+            return
         # sysfs reads are atomic: replace the file so a reader never sees it half written.
         staging = self.path / ".energy_uj.new"
         staging.write_text(f"{raw}\n")
@@ -47,9 +55,13 @@ class FakeZone:
 
 @dataclass
 class FakePowercap:
+    """``in_place``: counters rewritten in their file (see ``FakeZone.write``), for benchmarks
+    of what reading them costs; tests keep the default, whose reads are never torn."""
+
     root: Path
     now: float = 0.0
     zones: dict[str, FakeZone] = field(default_factory=dict)
+    in_place: bool = False
 
     def add_zone(
         self,
@@ -63,7 +75,7 @@ class FakePowercap:
         path.mkdir(parents=True, exist_ok=True)
         (path / "name").write_text(f"{name}\n")
         (path / "max_energy_range_uj").write_text(f"{max_range_uj}\n")
-        zone = FakeZone(path, profile, max_range_uj, offset_uj=start_uj)
+        zone = FakeZone(path, profile, max_range_uj, offset_uj=start_uj, in_place=self.in_place)
         zone.write()
         self.zones[directory] = zone
         return zone
