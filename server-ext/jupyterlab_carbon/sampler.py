@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .meters import Channel, Domain, Kind, MeterSet
 
@@ -299,17 +299,12 @@ class Sampler:
         if not samples:
             return None
         near = neighbourhood(samples, wall)
-        offsets = [(s.wall - s.mono, s.read_mono) for s in near]  # wall = mono + offset
         values: list[float] = []
         outside = False
         for index in range(len(self.channels)):
-            times = [
-                s.wall if read is None else offset + read[index]
-                for s, (offset, read) in zip(near, offsets, strict=True)
-            ]
             value, off = cumulative_at(
-                times,
-                [s.joules[index] for s in near],
+                _ChannelTimes(near, index),
+                _ChannelJoules(near, index),
                 wall,
                 None if next_edge is None else (next_edge[0], next_edge[1][index]),
                 previous_edge,
@@ -372,8 +367,8 @@ def idle_baseline_watts(samples: Sequence[Sample], channel_count: int) -> list[f
 
 
 def cumulative_at(
-    times: Sequence[float],
-    joules: Sequence[float],
+    times: Reads,
+    joules: Reads,
     t: float,
     next_edge: tuple[float, float] | None = None,
     previous_edge: float | None = None,
@@ -420,22 +415,24 @@ def cumulative_at(
     sides: list[tuple[float, float, float, int]] = []
     across: tuple[float, float] | None = None
     if index < count:
-        beyond = list(zip(times[index + 1 :], joules[index + 1 :], strict=True))
+        near_t = times[index]
         if next_edge is None:
-            far = _far_point(times[index], beyond)
-        elif next_edge[0] > times[index]:
-            far = _far_point(times[index], [point for point in beyond if point[0] < next_edge[0]] + [next_edge])
+            far = _far_after(times, joules, index, count)
+        elif next_edge[0] > near_t:
+            # The reads before the next edge, then the edge itself.
+            far = _far_after(times, joules, index, bisect.bisect_left(times, next_edge[0], index + 1), next_edge)
         else:
             far = None  # the read comes after the next edge: its power is not the power at t
         if far is not None:
-            span = far[0] - times[index]
-            sides.append(((far[1] - joules[index]) / span, span, times[index] - t, index))
-        elif (crossing := _far_point(times[index], beyond)) is not None:
-            across = ((crossing[1] - joules[index]) / (crossing[0] - times[index]), times[index] - t)
+            span = far[0] - near_t
+            sides.append(((far[1] - joules[index]) / span, span, near_t - t, index))
+        elif (crossing := _far_after(times, joules, index, count)) is not None:
+            across = ((crossing[1] - joules[index]) / (crossing[0] - near_t), near_t - t)
     if index > 0 and (previous_edge is None or times[index - 1] > previous_edge):
         near = index - 1
-        earlier = list(zip(times[near - 1 :: -1], joules[near - 1 :: -1], strict=True)) if near > 0 else []
-        far = _far_point(times[near], [p for p in earlier if previous_edge is None or p[0] >= previous_edge])
+        # The reads from the previous edge on.
+        first = 0 if previous_edge is None else bisect.bisect_left(times, previous_edge, 0, near)
+        far = _far_before(times, joules, near, first)
         if far is not None:
             span = times[near] - far[0]
             sides.append(((joules[near] - far[1]) / span, span, t - times[near], near))
@@ -453,7 +450,7 @@ def cumulative_at(
     return _interpolated(times, joules, t, index), outside
 
 
-def _interpolated(times: Sequence[float], joules: Sequence[float], t: float, index: int) -> float:
+def _interpolated(times: Reads, joules: Reads, t: float, index: int) -> float:
     """Linear between the two reads around ``t`` (``index``: where ``t`` falls among ``times``;
     at either end, the two nearest reads extended)."""
     lo = min(max(index - 1, 0), len(times) - 2)
@@ -462,19 +459,89 @@ def _interpolated(times: Sequence[float], joules: Sequence[float], t: float, ind
     return joules[lo] + (joules[lo + 1] - joules[lo]) * fraction
 
 
-def _far_point(near_t: float, points: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
-    """Of ``points`` (time, joules) moving away from a read at ``near_t``, the one to measure the
-    power next to that read against: the farthest within MAX_POWER_SPAN_S, else the nearest at
-    least MIN_POWER_SPAN_S away; None if none is that far."""
-    chosen: tuple[float, float] | None = None
-    for point in points:
-        span = abs(point[0] - near_t)
-        if span < MIN_POWER_SPAN_S:
-            continue
-        if span > MAX_POWER_SPAN_S:
-            return chosen or point
-        chosen = point
-    return chosen
+def _far_after(
+    times: Reads, joules: Reads, near: int, stop: int, edge: tuple[float, float] | None = None
+) -> tuple[float, float] | None:
+    """The point (time, joules) to measure the power after the read ``near`` against, among the
+    reads ``near + 1`` to ``stop - 1`` and then ``edge``: the farthest within MAX_POWER_SPAN_S,
+    else the nearest beyond it; None if none is at least MIN_POWER_SPAN_S away.
+
+    Found by bisection: in a burst of short cells the reads are dense (three a cell), and an
+    edge's estimate looked at each of them, for every channel.
+    """
+    near_t = times[near]
+    if edge is not None and edge[0] - near_t <= MAX_POWER_SPAN_S:
+        # The edge is the farthest point, within reach: it, unless every point is too near.
+        return edge if edge[0] - near_t >= MIN_POWER_SPAN_S else None
+    # The last read within MAX_POWER_SPAN_S, the spans computed as the rule reads them.
+    last = bisect.bisect_right(times, near_t + MAX_POWER_SPAN_S, near + 1, stop) - 1
+    while last > near and times[last] - near_t > MAX_POWER_SPAN_S:
+        last -= 1
+    while last + 1 < stop and times[last + 1] - near_t <= MAX_POWER_SPAN_S:
+        last += 1
+    if last > near and times[last] - near_t >= MIN_POWER_SPAN_S:
+        return times[last], joules[last]
+    if last + 1 < stop:
+        return times[last + 1], joules[last + 1]
+    return edge
+
+
+def _far_before(times: Reads, joules: Reads, near: int, first: int) -> tuple[float, float] | None:
+    """As :func:`_far_after`, for the power before the read ``near``, among the reads ``near - 1``
+    down to ``first``."""
+    near_t = times[near]
+    # The earliest read within MAX_POWER_SPAN_S.
+    earliest = bisect.bisect_left(times, near_t - MAX_POWER_SPAN_S, first, near)
+    while earliest < near and near_t - times[earliest] > MAX_POWER_SPAN_S:
+        earliest += 1
+    while earliest - 1 >= first and near_t - times[earliest - 1] <= MAX_POWER_SPAN_S:
+        earliest -= 1
+    if earliest < near and near_t - times[earliest] >= MIN_POWER_SPAN_S:
+        return times[earliest], joules[earliest]
+    if earliest - 1 >= first:
+        return times[earliest - 1], joules[earliest - 1]
+    return None
+
+
+class Reads(Protocol):
+    """A channel's read times or cumulative joules, oldest first: a list, or a view of samples."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int, /) -> float: ...
+
+
+class _ChannelTimes:
+    """The wall times of one channel's reads in ``samples``, computed when looked at (an edge's
+    estimate looks at a few of the hundreds of reads around it)."""
+
+    __slots__ = ("_index", "_samples")
+
+    def __init__(self, samples: Sequence[Sample], index: int) -> None:
+        self._samples, self._index = samples, index
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, position: int) -> float:
+        sample = self._samples[position]
+        read = sample.read_mono
+        return sample.wall if read is None else sample.wall - sample.mono + read[self._index]
+
+
+class _ChannelJoules:
+    """The cumulative joules of one channel in ``samples``, looked up when needed."""
+
+    __slots__ = ("_index", "_samples")
+
+    def __init__(self, samples: Sequence[Sample], index: int) -> None:
+        self._samples, self._index = samples, index
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, position: int) -> float:
+        return self._samples[position].joules[self._index]
 
 
 def power_trace(
