@@ -119,6 +119,15 @@ def window_energy(sampler: Sampler, t0: float, t1: float, read_after: bool = Tru
         flags.append("sampling-gap")
     duration = max(t1 - t0, 0.0)
     node_j = {c.id: max(b - a, 0.0) for c, a, b in zip(channels, joules0, joules1, strict=False)}
+    if duration > 0 and any(b <= a for a, b in zip(joules0, joules1, strict=False)):
+        # No energy over a real window: a counter that moves more coarsely than the cell is short
+        # showed one value to the reads around both edges, the end's read later after its edge
+        # than the start's, so each edge's estimate took away what the other did not. The window
+        # then gets the mean power across it, over reads far enough apart to see it move.
+        watts = sampler.mean_watts_across(t0, t1, samples)
+        for channel, a, b, mean in zip(channels, joules0, joules1, watts, strict=False):
+            if b <= a:
+                node_j[channel.id] = max(mean * duration, 0.0)
     if duration < 2 * sampler.period_s or any(c.resolution_j > 0 and node_j[c.id] < c.resolution_j for c in channels):
         # Fewer than two samples inside: the figure is interpolated, a best estimate.
         flags.append("below-resolution")

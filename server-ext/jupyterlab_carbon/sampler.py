@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import threading
 import time
 from collections import deque
@@ -312,6 +313,30 @@ class Sampler:
             values.append(value)
             outside = outside or off
         return tuple(values), outside
+
+    def mean_watts_across(self, t0: float, t1: float, samples: Sequence[Sample]) -> tuple[float, ...]:
+        """Mean power per channel across [t0, t1] (``samples`` not empty), from the reads that
+        bracket it, widened one read at a time on the nearer side until they are at least
+        MIN_POWER_SPAN_S apart and the counter moved between them (a counter that moves in steps
+        coarser than the window); 0 where it never moved."""
+        count = len(samples)
+        watts: list[float] = []
+        for index in range(len(self.channels)):
+            times, joules = _ChannelTimes(samples, index), _ChannelJoules(samples, index)
+            before = max(bisect.bisect_right(times, t0) - 1, 0)
+            after = min(max(bisect.bisect_left(times, t1), before), count - 1)
+            while times[after] - times[before] < MIN_POWER_SPAN_S or joules[after] == joules[before]:
+                earlier = t0 - times[before - 1] if before > 0 else math.inf
+                later = times[after + 1] - t1 if after + 1 < count else math.inf
+                if earlier == later == math.inf:
+                    break
+                if later <= earlier:
+                    after += 1
+                else:
+                    before -= 1
+            span = times[after] - times[before]
+            watts.append((joules[after] - joules[before]) / span if span > 0 else 0.0)
+        return tuple(watts)
 
     def gpu_use_between(self, channel_id: str, t0: float, t1: float, pids: set[int]) -> tuple[float, float]:
         """Mean use of a GPU over [t0, t1] by ``pids`` and by every process (0 when never seen)."""

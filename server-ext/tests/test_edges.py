@@ -61,7 +61,7 @@ class Timeline:
         meters = MeterSet([RaplSource(self.fake.root, clock=self.now)])
         self.sleeps: list[float] = []
         self.sampler = Sampler(
-            meters, period_s=PERIOD_S, clock=self.now, wall_clock=lambda: WALL0 + self.fake.now, sleep=self.sleep
+            meters, period_s=PERIOD_S, clock=self.now, wall_clock=lambda: WALL0 + self.now(), sleep=self.sleep
         )
         self.next_periodic = 0.0
 
@@ -201,7 +201,12 @@ def test_edges_read_at_the_edge_wait_for_nothing_and_stay_within_target(
 )
 def test_a_cell_stepping_from_idle_and_back_is_exact(
     tmp_path_factory: pytest.TempPathFactory,
-    t0: float, length: float, start_delay: float, end_delay: float, idle: float, step: float,
+    t0: float,
+    length: float,
+    start_delay: float,
+    end_delay: float,
+    idle: float,
+    step: float,
 ) -> None:
     """Power constant on each side of each edge: the estimate is exact whatever the delays.
 
@@ -269,8 +274,9 @@ def test_a_slow_channel_does_not_misdate_the_others() -> None:
     def sleep(seconds: float) -> None:
         clock[0] += seconds
 
-    sampler = Sampler(MeterSet([source]), period_s=PERIOD_S, clock=lambda: clock[0],
-                      wall_clock=lambda: WALL0 + clock[0], sleep=sleep)
+    sampler = Sampler(
+        MeterSet([source]), period_s=PERIOD_S, clock=lambda: clock[0], wall_clock=lambda: WALL0 + clock[0], sleep=sleep
+    )
     reads = sorted([k * PERIOD_S for k in range(int(t1 / PERIOD_S) + 1)] + [t0 + 0.02, t1 + 0.003])
     for at in reads:
         clock[0] = max(clock[0], at)
@@ -296,8 +302,11 @@ class ForeignClockSource(TimedSource):
 def test_reads_dated_by_another_clock_fall_back_to_the_whole_read() -> None:
     clock = [5.0]
     profiles = {"cpu/fast": Profile([0.0], [10.0]), "gpu/slow": Profile([0.0], [10.0])}
-    sampler = Sampler(MeterSet([ForeignClockSource(clock, profiles, 0.04)]), clock=lambda: clock[0],
-                      wall_clock=lambda: WALL0 + clock[0])
+    sampler = Sampler(
+        MeterSet([ForeignClockSource(clock, profiles, 0.04)]),
+        clock=lambda: clock[0],
+        wall_clock=lambda: WALL0 + clock[0],
+    )
     sample = sampler.sample_once()
     assert sample.read_mono == (pytest.approx(5.02), pytest.approx(5.02))
     assert sample.wall == WALL0 + clock[0]
@@ -363,7 +372,6 @@ def test_sample_once_without_arguments_still_returns_a_dated_sample(tmp_path: Pa
     assert sample.read_mono == (1.25,)
 
 
-
 def test_no_step_at_t_interpolates_the_reads_around_it() -> None:
     """Equal power on both sides (within STEP_FRACTION): the energy measured across t, a burst
     included, is spread linearly rather than ignored by an extrapolation from one side."""
@@ -390,3 +398,45 @@ def test_the_power_before_an_end_is_not_measured_across_the_start() -> None:
     # Unbounded, the power before the start read is mostly the idle before the cell: "no step".
     unbounded, _ = cumulative_at(times, joules, t1)
     assert abs(unbounded - profile.energy(0.0, t1)) > 0.1
+
+
+class CoarseTimeline(Timeline):
+    """A counter that moves only every ``tick`` seconds (a fake tree's driver, or a meter slower
+    than the cells), read at any moment in between."""
+
+    def __init__(self, tmp_path: Path, profile: Profile, tick: float) -> None:
+        self.t = 0.0
+        self.tick = tick
+        super().__init__(tmp_path, profile)
+
+    def now(self) -> float:
+        return self.t
+
+    def advance_to(self, target: float) -> None:
+        ticks = int(target / self.tick + 1e-9)
+        if ticks * self.tick > self.fake.now + 1e-12:
+            self.fake.advance(ticks * self.tick - self.fake.now, step=self.tick)
+        self.t = max(self.t, target)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    t0=st.floats(20.0, 21.0),
+    length=st.floats(0.0005, 0.006),
+    start_delay=st.floats(0.0005, 0.015),
+    end_delay=st.floats(0.0005, 0.015),
+)
+def test_a_cell_shorter_than_the_counter_s_tick_gets_some_energy(
+    tmp_path_factory: pytest.TempPathFactory, t0: float, length: float, start_delay: float, end_delay: float
+) -> None:
+    """Both edges' reads may see the same counter value, the end's read later after its edge than
+    the start's: the step-aware estimate then comes out at or below zero, which a node drawing
+    power over a real window cannot use. The figure is then the reads interpolated across each
+    edge: above zero, and no more than the power over the window and the reads around it."""
+    watts = 23.0
+    line = CoarseTimeline(tmp_path_factory.mktemp("coarse"), Profile([0.0], [watts]), tick=0.01)
+    t1 = t0 + length
+    if t0 + start_delay > t1 + end_delay:
+        return  # the start's read after the end's: not an order the server reads in
+    measured = line.cell(t0, t1, start_delay, end_delay)
+    assert 0 < measured <= watts * (length + 0.2)
