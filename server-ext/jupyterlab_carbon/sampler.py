@@ -536,9 +536,9 @@ class Reads(Protocol):
     def __getitem__(self, index: int, /) -> float: ...
 
 
-class _ChannelTimes:
-    """The wall times of one channel's reads in ``samples``, computed when looked at (an edge's
-    estimate looks at a few of the hundreds of reads around it)."""
+class _ChannelView:
+    """One channel's values in ``samples``, computed when looked at (an edge's estimate looks at
+    a few of the hundreds of reads around it)."""
 
     __slots__ = ("_index", "_samples")
 
@@ -547,6 +547,12 @@ class _ChannelTimes:
 
     def __len__(self) -> int:
         return len(self._samples)
+
+
+class _ChannelTimes(_ChannelView):
+    """The wall times of the channel's reads."""
+
+    __slots__ = ()
 
     def __getitem__(self, position: int) -> float:
         sample = self._samples[position]
@@ -554,16 +560,10 @@ class _ChannelTimes:
         return sample.wall if read is None else sample.wall - sample.mono + read[self._index]
 
 
-class _ChannelJoules:
-    """The cumulative joules of one channel in ``samples``, looked up when needed."""
+class _ChannelJoules(_ChannelView):
+    """The channel's cumulative joules."""
 
-    __slots__ = ("_index", "_samples")
-
-    def __init__(self, samples: Sequence[Sample], index: int) -> None:
-        self._samples, self._index = samples, index
-
-    def __len__(self) -> int:
-        return len(self._samples)
+    __slots__ = ()
 
     def __getitem__(self, position: int) -> float:
         return self._samples[position].joules[self._index]
