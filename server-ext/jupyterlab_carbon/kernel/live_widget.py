@@ -133,7 +133,8 @@ class DeferredWidget:
             self._ended = True
 
     def finish(self, status: str, summary: dict[str, Any], details: list[str], budget: dict[str, Any] | None) -> None:
-        """The live widget takes the final figures; a body that ended before it showed gets the final widget."""
+        """The live widget takes the final figures; a body that ended before it showed gets them as a
+        plain output (``final_output``)."""
         self.body_ended()
         if self._widget is not None:
             self._widget.finish(status, summary, details, budget)
