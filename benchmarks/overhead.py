@@ -47,8 +47,6 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 SERVER_EXT = REPO / "server-ext"
 sys.path.insert(0, str(SERVER_EXT))
-# What the servers import jupyterlab_carbon from (``--package``: another commit's server-ext).
-SERVER_PACKAGE = [SERVER_EXT]
 
 from jupyterlab_carbon.attribution import window_energy  # noqa: E402
 from jupyterlab_carbon.meters import MeterConfig, open_meters  # noqa: E402
@@ -286,6 +284,7 @@ class Server:
     extension: bool
     base: Path
     tree: Path
+    package: Path  # what it imports jupyterlab_carbon from (``--package``: another commit's server-ext)
     port: int = field(default_factory=free_port)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     process: subprocess.Popen[bytes] | None = None
@@ -322,7 +321,7 @@ class Server:
             JUPYTER_RUNTIME_DIR=str(self.base / "runtime"),
             JUPYTER_CONFIG_DIR=str(self.base / "config"),
             IPYTHONDIR=str(self.base / "ipython"),
-            PYTHONPATH=os.pathsep.join([str(SERVER_PACKAGE[0]), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            PYTHONPATH=os.pathsep.join([str(self.package), *filter(None, [os.environ.get("PYTHONPATH")])]),
         )
         command = [
             sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1",
@@ -642,10 +641,14 @@ async def large_outputs(
     }
 
 
+def server_package(args: argparse.Namespace) -> Path:
+    return args.package.resolve() if args.package is not None else SERVER_EXT
+
+
 async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, Any]:
     """1,000 trivial cells per server in interleaved blocks, extension on vs off."""
-    on = Server("on", True, base / "on", tree)
-    off = Server("off", False, base / "off", tree)
+    on = Server("on", True, base / "on", tree, server_package(args))
+    off = Server("off", False, base / "off", tree, server_package(args))
     servers = (on, off)
     try:
         for server in servers:
@@ -738,8 +741,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.drive_tree:
         drive_tree(args.drive_tree, args.driver_period)
         return 0
-    if args.package is not None:
-        SERVER_PACKAGE[0] = args.package.resolve()
 
     started = time.perf_counter()
     output: dict[str, Any] = {
@@ -752,7 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "load_avg_at_start": [round(v, 2) for v in os.getloadavg()],
             "power_meters": "none used: synthetic powercap tree (tests/fakesysfs.py), counters rewritten in place",
         },
-        "servers_import": str(SERVER_PACKAGE[0]),
+        "servers_import": str(server_package(args)),
     }
     with tempfile.TemporaryDirectory(prefix="carbon-overhead-") as tmp:
         base = Path(tmp)

@@ -21,13 +21,11 @@ export class FinalOutput extends Widget implements IRenderMime.IRenderer {
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     this._stop();
-    const read = readFinalOutput(model.data[FINAL_MIME]);
-    if (typeof read === 'string') {
-      this.node.textContent = this._context.trans.__('This %%carbon output could not be read: %1', read);
+    const state = readFinalOutput(model.data[FINAL_MIME]);
+    if (typeof state === 'string') {
+      this.node.textContent = this._context.trans.__('This %%carbon output could not be read: %1', state);
       return;
     }
-    const state = { ...read };
-    this._state = state;
     const source: ICarbonSource = {
       id: this._id,
       msgId: state.msgId,
@@ -42,6 +40,7 @@ export class FinalOutput extends Widget implements IRenderMime.IRenderer {
       meter: null,
       setRun: run => this._setRun(run)
     };
+    this._state = state;
     this._drawing = new CarbonDrawing(this.node, source, this._context);
     this._context.client.events.connect(this._onEvent, this);
     this._drawing.start();

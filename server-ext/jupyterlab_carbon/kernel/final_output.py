@@ -22,8 +22,9 @@ STATE_FIELDS = ("msg_id", "experiment", "run_name", "budget", "status", "started
 
 
 def bundle(state: dict[str, Any]) -> dict[str, Any]:
-    """The output of a finished ``%%carbon`` cell: ``state`` for the labextension, and the fallbacks."""
-    return {MIME_TYPE: {name: state[name] for name in STATE_FIELDS}, **fallback(state)}
+    """The output of a finished ``%%carbon`` cell: ``state`` (``STATE_FIELDS``) for the
+    labextension, and the fallbacks."""
+    return {MIME_TYPE: state, **fallback(state)}
 
 
 def fallback(state: dict[str, Any]) -> dict[str, str]:

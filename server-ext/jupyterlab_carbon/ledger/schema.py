@@ -428,7 +428,7 @@ def create_text_index(conn: Connection) -> bool:
                 "jupyterlab-carbon: the ledger's search by text will scan every run: PostgreSQL's pg_trgm "
                 "extension could not be created (%s). Install it (Debian: postgresql-contrib) or have a "
                 "superuser run CREATE EXTENSION pg_trgm in this database, then CREATE INDEX ix_run_text_trgm "
-                "ON run_text USING gin (text gin_trgm_ops) WITH (fastupdate = off).",
+                f"ON run_text USING gin (text gin_trgm_ops) WITH ({GIN_OPTIONS}).",
                 exc.orig,
             )
             return False
