@@ -139,7 +139,6 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     __tracebackhide__ = True
     api.annotate(_start_update(options))
     server_records = watched()
-    widget = None if options.quiet or not widgets_available() else DeferredWidget(options)
     # In the kernel: the whole body without a server, each repetition, and a budget's account.
     whole_needed = not server_records or options.budget is not None
     monitor = api.monitor() if options.repeat > 1 or whole_needed else None
@@ -158,6 +157,9 @@ def run_cell(shell: Any, options: CellOptions, cell: str) -> Any:
     status = "ok"
     flops = count_flops() if options.flops else nullcontext(None)
     counted: FlopCount | None = None
+    # The live delay counts from here, the body's start: the monitor's first opening in a kernel
+    # (tens of milliseconds, far more on a loaded machine) must not turn a short body into a live one.
+    widget = None if options.quiet or not widgets_available() else DeferredWidget(options)
     try:
         result = None
         with flops as counted:
