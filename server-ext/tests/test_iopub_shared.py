@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from .test_executions import KernelChannel, runs_for, start_kernel
 
 
@@ -83,5 +85,34 @@ async def test_closing_the_watcher_gives_the_server_its_handler_back(jp_fetch: A
         assert stream._recv_callback.__name__ != "record_activity"  # the watcher's, calling the server's
         await _watcher(jp_serverapp).close()
         assert stream._recv_callback.__name__ == "record_activity"
+    finally:
+        await jp_fetch("api", "kernels", kernel_id, method="DELETE")
+
+
+async def test_a_forged_message_on_the_shared_stream_never_reaches_the_watcher(
+    jp_fetch: Any, jp_serverapp: Any
+) -> None:
+    """The watcher skips its own signature check on the server's stream: the server's handler runs
+    first and refuses a bad signature by raising, so the watcher's handler is never called."""
+    kernel_id = await start_kernel(jp_fetch)
+    manager = jp_serverapp.kernel_manager.get_kernel(kernel_id)
+    watch = _watcher(jp_serverapp)._watches[kernel_id]
+    assert watch.subscription.shared
+    session = manager.session
+
+    def busy_frames(parent_id: str) -> list[bytes]:
+        parent = {**session.msg_header("execute_request"), "msg_id": parent_id}
+        message = session.msg("status", content={"execution_state": "busy"}, parent={"header": parent})
+        return [b"kernel.status", *session.serialize(message)]
+
+    try:
+        forged = busy_frames("forged")
+        forged[2] = b"0" * len(forged[2])  # the signature
+        with pytest.raises(ValueError, match="Signature"):
+            manager._activity_stream._recv_callback(forged)
+        assert "forged" not in watch.pending
+        # The same message, signed: it does reach the watcher (an execution begins).
+        manager._activity_stream._recv_callback(busy_frames("signed"))
+        assert "signed" in watch.pending
     finally:
         await jp_fetch("api", "kernels", kernel_id, method="DELETE")

@@ -94,6 +94,9 @@ def test_decode_reads_content_only_when_needed() -> None:
     forged = _frames(session, "status", "execute_request", {"execution_state": "idle"})
     forged[2] = b"0" * 64
     assert decode(forged, session) is None
+    # Unless the caller checked it already (the server's own handler, on its stream).
+    trusted = decode(forged, session, verified=True)
+    assert trusted is not None and trusted.content == {"execution_state": "idle"}
     assert decode([b"no delimiter"], session) is None
 
 
