@@ -25,6 +25,7 @@ import gc
 import json
 import os
 import platform
+import random
 import secrets
 import signal
 import socket
@@ -492,20 +493,23 @@ async def open_kernel(server: Server) -> KernelClient:
     return KernelClient(ws)
 
 
-async def listen_to_events(server: Server) -> tuple[Any, asyncio.Task[int]]:
+async def listen_to_events(server: Server) -> tuple[Any, asyncio.Task[dict[str, int]]]:
     """What JupyterLab with the extension keeps open: the events WebSocket (live power, every
-    recorded run as JSON), read as it comes; the task returns the messages read when it closes."""
+    recorded run as JSON), read and parsed as it comes; the task returns the messages and the
+    events read when it closes (a message holds one event or an array of them)."""
     from tornado.websocket import websocket_connect
 
     ws = await websocket_connect(
         f"ws://127.0.0.1:{server.port}/carbon/events?token={server.token}", max_message_size=64 * 2**20
     )
 
-    async def drain() -> int:
-        messages = 0
-        while await ws.read_message() is not None:
+    async def drain() -> dict[str, int]:
+        messages = events = 0
+        while (text := await ws.read_message()) is not None:
             messages += 1
-        return messages
+            data = json.loads(text)
+            events += len(data) if isinstance(data, list) else 1
+        return {"messages": messages, "events": events}
 
     return ws, asyncio.ensure_future(drain())
 
@@ -525,6 +529,30 @@ async def wait_recorded(server: Server, expected: int, timeout_s: float) -> tupl
         await asyncio.sleep(0.1)
         count = await runs_recorded(server)
     return count, time.monotonic() - started
+
+
+def ratio_spread(pairs: Sequence[tuple[float, float]], resamples: int = 2000) -> dict[str, Any]:
+    """How far the machine moves the ratio: each block pair's own on/off ratio, and a bootstrap
+    interval of the whole ratio (block pairs drawn with replacement; seeded, so reproducible)."""
+    rng = random.Random(0)
+    ratios = [on / off for on, off in pairs]
+    totals = []
+    for _ in range(resamples):
+        drawn = [pairs[rng.randrange(len(pairs))] for _ in pairs]
+        totals.append(sum(on for on, _ in drawn) / sum(off for _, off in drawn))
+    totals.sort()
+    return {
+        "pair_ratios": [round(r, 4) for r in ratios],
+        "pair_ratio_median": statistics.median(ratios),
+        "bootstrap_90": [totals[int(0.05 * resamples)], totals[int(0.95 * resamples) - 1]],
+    }
+
+
+def verdict(phase: dict[str, Any]) -> str:
+    """"met" when the whole 90 % interval is within the target, "not met" when it is all above,
+    "not shown" when the interval straddles it (the machine's noise is larger than the margin)."""
+    low, high = phase["ratio_spread"]["bootstrap_90"]
+    return "met" if high <= RATIO_TARGET else "not met" if low > RATIO_TARGET else "not shown"
 
 
 def quantiles(values: Sequence[float]) -> dict[str, float]:
@@ -547,22 +575,26 @@ async def interleaved(
     """
     latencies: dict[str, list[float]] = {"on": [], "off": []}
     block_wall = {"on": 0.0, "off": 0.0}
+    pairs: list[tuple[float, float]] = []  # each pair's (on, off) block wall times
     server_cpu = {"on": 0.0, "off": 0.0}
     drain_s = 0.0
     blocks = cells // args.block
     for index in range(blocks):
         order = (on, off) if index % 2 == 0 else (off, on)
+        pair: dict[str, float] = {}
         for server in order:
             client = clients[server.name]
             cpu0 = server.cpu_s()
             tic = time.perf_counter()
             for _ in range(args.block):
                 latencies[server.name].append(await client.execute(args.code))
-            block_wall[server.name] += time.perf_counter() - tic
+            pair[server.name] = time.perf_counter() - tic
+            block_wall[server.name] += pair[server.name]
             if server is on:
                 _, waited = await wait_recorded(on, sent + len(latencies["on"]), 30.0)
                 drain_s += waited
             server_cpu[server.name] += server.cpu_s() - cpu0
+        pairs.append((pair["on"], pair["off"]))
         log(
             f"  block pair {index + 1}/{blocks}: on {block_wall['on']:.2f} s, off {block_wall['off']:.2f} s, "
             f"ratio {block_wall['on'] / block_wall['off']:.3f}"
@@ -573,6 +605,7 @@ async def interleaved(
         "blocks": f"{blocks} per server of {args.block} cells, ABBA-interleaved",
         "total_s": block_wall,
         "ratio_on_off": block_wall["on"] / block_wall["off"],
+        "ratio_spread": ratio_spread(pairs),
         "latency": {"on": quantiles(latencies["on"]), "off": quantiles(latencies["off"])},
         "server_cpu_s": {k: round(v, 3) for k, v in server_cpu.items()},
         "server_cpu_ms_per_cell": {k: 1000 * v / measured for k, v in server_cpu.items()},
@@ -690,7 +723,7 @@ async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, A
         count, lag_s = await wait_recorded(on, sent, 60.0)
         events.close()
         return {
-            "events_websocket_messages_read_on": await events_read,
+            "events_websocket_read_on": await events_read,
             "large_outputs": large,
             "code": args.code,
             "warmup_cells_per_server": args.warmup,
@@ -698,7 +731,7 @@ async def cells(args: argparse.Namespace, base: Path, tree: Path) -> dict[str, A
             "on_server_channels": [c["id"] for c in (carbon_status or {}).get("channels", [])],
             "held_against_target": held,
             "target_ratio": RATIO_TARGET,
-            "met": phases[held]["ratio_on_off"] <= RATIO_TARGET if held in phases else None,
+            "verdict": verdict(phases[held]) if held in phases else None,
             "phases": phases,
             "execute_replies": {k: c.replies for k, c in clients.items()},
             "runs_recorded_on": count,

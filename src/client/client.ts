@@ -17,6 +17,20 @@ import {
   ITotals
 } from '../tokens';
 
+/**
+ * The events of one message of the events socket: an event object, or an array of them in the
+ * order they happened (the server batches executions' starts and stored runs). Entries that are
+ * not objects with a `type` are left out; text that is not JSON throws.
+ */
+export function parseEvents(text: string): CarbonEvent[] {
+  const data: unknown = JSON.parse(text);
+  const entries: unknown[] = Array.isArray(data) ? data : [data];
+  return entries.filter(
+    (entry): entry is CarbonEvent =>
+      typeof entry === 'object' && entry !== null && typeof (entry as { type?: unknown }).type === 'string'
+  );
+}
+
 /** `path?a=1&b=2` without the undefined values. */
 function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {
   const params = new URLSearchParams();
@@ -153,10 +167,15 @@ export class CarbonClient implements ICarbonClient, IDisposable {
       this._attempt = 0;
     };
     socket.onmessage = event => {
+      let events: CarbonEvent[];
       try {
-        this._events.emit(JSON.parse(event.data as string) as CarbonEvent);
+        events = parseEvents(event.data as string);
       } catch (error) {
         console.warn('jupyterlab-carbon: ignoring a malformed event', error);
+        return;
+      }
+      for (const carbonEvent of events) {
+        this._events.emit(carbonEvent);
       }
     };
     socket.onclose = () => {

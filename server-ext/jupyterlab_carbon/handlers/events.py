@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import tornado.web
@@ -14,13 +15,23 @@ from ..records import RunRecord
 from ..sampler import Sampler
 from .base import JsonErrors, json_text
 
+# Executions' starts and stored runs are sent at most this long after they happen, together: in
+# a burst of short cells one frame carries many, instead of a frame per cell on the event loop
+# that relays the kernels' messages. Later than this, a live badge's start would show late.
+BATCH_S = 0.05
+
 
 class EventHub:
-    """The open event WebSockets; pushes live power and finished runs to each."""
+    """The open event WebSockets; pushes live power and finished runs to each.
+
+    A WebSocket message is one event object, or an array of events in the order they happened.
+    """
 
     def __init__(self, sampler: Sampler) -> None:
         self._sampler = sampler
         self._sockets: set[EventsHandler] = set()
+        self._batch: list[dict[str, Any]] = []
+        self._flush_at: asyncio.TimerHandle | None = None
 
     def add(self, socket_: EventsHandler) -> None:
         self._sockets.add(socket_)
@@ -29,7 +40,25 @@ class EventHub:
         self._sockets.discard(socket_)
 
     def broadcast(self, message: dict[str, Any]) -> None:
-        text = json_text(message)
+        """Send now, after what is batched (so that every client sees the events in order)."""
+        self.flush()
+        self._send(json_text(message))
+
+    def batch(self, message: dict[str, Any]) -> None:
+        """Send within BATCH_S, with the others batched meanwhile (called on the event loop)."""
+        self._batch.append(message)
+        if self._flush_at is None:
+            self._flush_at = asyncio.get_running_loop().call_later(BATCH_S, self.flush)
+
+    def flush(self) -> None:
+        if self._flush_at is not None:
+            self._flush_at.cancel()
+            self._flush_at = None
+        batch, self._batch = self._batch, []
+        if batch:
+            self._send(json_text(batch[0] if len(batch) == 1 else batch))
+
+    def _send(self, text: str) -> None:
         for socket_ in list(self._sockets):
             try:
                 socket_.write_message(text)
@@ -42,7 +71,7 @@ class EventHub:
 
     def push_run(self, record: RunRecord) -> None:
         if self._sockets:  # serialising a record for nobody costs the event loop per cell
-            self.broadcast({"type": "run", "run": record.to_json()})
+            self.batch({"type": "run", "run": record.to_json()})
 
     def push_runs_changed(self, run_ids: list[str]) -> None:
         """Runs were annotated, deleted, restored or imported: clients refetch what they show.
@@ -59,13 +88,13 @@ class EventHub:
 
     def push_started(self, kernel_id: str, msg_id: str, started_at: float) -> None:
         if self._sockets:
-            self.broadcast(
-                {"type": "execution-started", "kernel_id": kernel_id, "msg_id": msg_id, "started_at": started_at}
-            )
+            started = {"type": "execution-started", "kernel_id": kernel_id, "msg_id": msg_id, "started_at": started_at}
+            self.batch(started)
 
 
 class EventsHandler(JsonErrors, JupyterHandler, tornado.websocket.WebSocketHandler):
-    """WebSocket, server to client: {"type": "power"|"run"|"execution-started"|"budget"|"runs-changed", ...}."""
+    """WebSocket, server to client: {"type": "power"|"run"|"execution-started"|"budget"|"runs-changed", ...},
+    or an array of them."""
 
     auth_resource = "kernels"
 

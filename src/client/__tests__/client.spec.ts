@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { CarbonAPIError, CarbonClient, reconnectDelay } from '../client';
+import { CarbonAPIError, CarbonClient, parseEvents, reconnectDelay } from '../client';
 
 type FetchArgs = [RequestInfo, RequestInit?];
 
@@ -103,5 +103,28 @@ describe('CarbonClient.runs', () => {
 describe('reconnectDelay', () => {
   it('doubles from one second and stops at thirty', () => {
     expect([0, 1, 2, 3, 4, 5, 6].map(reconnectDelay)).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  });
+});
+
+describe('parseEvents', () => {
+  const started = { type: 'execution-started', kernel_id: 'k', msg_id: 'm1', started_at: 1 };
+  const run = { type: 'run', run: { run_id: 'r1', msg_id: 'm1' } };
+
+  it('reads one event object', () => {
+    expect(parseEvents(JSON.stringify(started))).toEqual([started]);
+  });
+
+  it('reads a batch in its order', () => {
+    const power = { type: 'power', total_w: 12, time: 2 };
+    expect(parseEvents(JSON.stringify([started, run, power]))).toEqual([started, run, power]);
+  });
+
+  it('leaves out entries that are not events', () => {
+    expect(parseEvents(JSON.stringify([null, 3, 'run', { kind: 'run' }, run]))).toEqual([run]);
+    expect(parseEvents('null')).toEqual([]);
+  });
+
+  it('throws on text that is not JSON', () => {
+    expect(() => parseEvents('{"type": "run"')).toThrow(SyntaxError);
   });
 });
