@@ -22,6 +22,9 @@ class RereadFile:
     def __init__(self, path: str | Path, size: int = 4096) -> None:
         self.path = str(path)
         self._size = size
+        # sysfs and procfs files are never replaced: checking costs a syscall per read, at
+        # every edge, for each of a node's meters and /proc entries.
+        self._replaceable = not os.path.abspath(self.path).startswith(("/sys/", "/proc/"))
         self._fd: int | None = None
         self._closer: weakref.finalize[[int], RereadFile] | None = None
 
@@ -36,7 +39,7 @@ class RereadFile:
         fd = self.open()._fd
         assert fd is not None
         try:
-            if os.fstat(fd).st_nlink == 0:
+            if self._replaceable and os.fstat(fd).st_nlink == 0:
                 # Replaced: a file renamed over this one (fake meter trees are written so, for
                 # atomic reads) leaves the descriptor on the old, unlinked copy.
                 self.close()

@@ -29,6 +29,19 @@ def test_a_kept_file_reads_what_is_written_in_place_or_renamed_over_it(tmp_path:
     assert reader.read_int() == 999
 
 
+def test_only_files_outside_sysfs_and_procfs_are_checked_for_replacement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "energy_uj").write_text("1\n")
+    readers = {path: RereadFile(path, 4096).open() for path in ("/proc/loadavg", "/proc/stat", tmp_path / "energy_uj")}
+    checked: list[int] = []
+    fstat = os.fstat
+    monkeypatch.setattr(os, "fstat", lambda fd: checked.append(fd) or fstat(fd))
+    for reader in readers.values():
+        reader.read()
+    assert len(checked) == 1  # the file in tmp_path: a fake tree may rename over it
+
+
 def test_a_missing_file_fails_then_is_read_once_it_exists(tmp_path: Path) -> None:
     reader = RereadFile(tmp_path / "later", 64)
     with pytest.raises(FileNotFoundError):
