@@ -212,7 +212,7 @@ export class FilterBar extends Widget {
     select.className = 'jp-mod-styled';
     select.id = uniqueId('method');
     select.append(
-      new Option(trans.__('Measured or modeled'), ''),
+      new Option(trans.__('Any method'), ''),
       new Option(trans.__('Measured only'), 'measured'),
       new Option(trans.__('Modeled (any channel)'), 'modeled')
     );
