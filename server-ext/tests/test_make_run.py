@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -19,6 +21,19 @@ REPO = Path(__file__).resolve().parents[2]
 TOKEN = "make-run-test-token"
 
 
+def served_at(runtime: Path) -> str | None:
+    """The running server's URL, from the file it writes in its runtime directory once listening.
+
+    Not the port it was asked for: another test's kernel may take that port between its choice and
+    the server's bind, and the server then moves to the next free one (``port_retries``)."""
+    for info in runtime.glob("jpserver-*.json"):
+        try:
+            return f"http://127.0.0.1:{json.loads(info.read_text())['port']}"
+        except (OSError, ValueError, KeyError):
+            continue  # being written
+    return None
+
+
 def get(url: str) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"Authorization": f"token {TOKEN}"})
     try:
@@ -29,8 +44,16 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 @pytest.mark.skipif(not (REPO / "Makefile").exists(), reason="needs the source checkout")
-def test_make_run_serves_the_demo(tmp_path: Path) -> None:
-    port = free_port()
+@pytest.mark.parametrize("port_taken", [False, True], ids=["port-free", "port-taken"])
+def test_make_run_serves_the_demo(tmp_path: Path, port_taken: bool) -> None:
+    """Also when another process holds its port: the server moves to a free one and says so."""
+    holder = socket.socket()
+    if port_taken:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+    else:
+        port = free_port()
     env = {
         **os.environ,
         "PORT": str(port),
@@ -48,19 +71,21 @@ def test_make_run_serves_the_demo(tmp_path: Path) -> None:
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
         try:
-            base = f"http://127.0.0.1:{port}"
+            base = None
             deadline = time.monotonic() + 240  # setup is already done by `make test`; a cold one takes longer
             status = 0
             while time.monotonic() < deadline:
                 assert process.poll() is None, f"make run exited {process.returncode}:\n{log_path.read_text()}"
-                try:
-                    status, _ = get(f"{base}/api/status")
-                except OSError:
-                    status = 0
-                if status == 200:
-                    break
+                base = served_at(tmp_path / "runtime")
+                if base is not None:
+                    try:
+                        status, _ = get(f"{base}/api/status")
+                    except (OSError, http.client.HTTPException):
+                        status = 0
+                    if status == 200:
+                        break
                 time.sleep(0.5)
-            assert status == 200, f"the server never answered:\n{log_path.read_text()}"
+            assert base is not None and status == 200, f"the server never answered:\n{log_path.read_text()}"
             status, body = get(f"{base}/api/contents/demo.ipynb?content=1")
             assert status == 200, body
             notebook = json.loads(body)
@@ -70,6 +95,7 @@ def test_make_run_serves_the_demo(tmp_path: Path) -> None:
             status, carbon = get(f"{base}/carbon/status")
             assert status == 200 and json.loads(carbon)["channels"]
         finally:
+            holder.close()
             os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=30)
@@ -78,6 +104,8 @@ def test_make_run_serves_the_demo(tmp_path: Path) -> None:
                 process.wait()
     output = log_path.read_text()
     assert "No such file or directory" not in output
+    if port_taken:  # (a free port may be taken too before the server binds it: the same path)
+        assert f"The port {port} is already in use" in output and base != f"http://127.0.0.1:{port}"
     # A clean stop closes the ledger: SQLite folds its write-ahead log back into the file.
     ledger = tmp_path / "data" / "carbon" / "ledger.sqlite"
     assert ledger.exists()
