@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -18,6 +19,9 @@ from typing import Any
 
 import psutil
 from jupyter_client.blocking.client import BlockingKernelClient
+
+# How many ports a server is tried on (see LiveServer.start).
+PORT_ATTEMPTS = 3
 
 
 def free_port() -> int:
@@ -79,7 +83,16 @@ class LiveServer:
             "JUPYTER_CONFIG_DIR": str(self.base / "config"),
             "IPYTHONDIR": str(self.base / "ipython"),
         }
-        self.port = free_port()
+        # A port found free may be taken (another test's kernel) before the server binds it: the
+        # server then stops, saying so, and is started again on another port, twice at most.
+        for _ in range(PORT_ATTEMPTS):
+            if self._start_on(free_port(), env):
+                return self
+        raise AssertionError(f"no free port for the server after {PORT_ATTEMPTS} tries:\n{self.log()}")
+
+    def _start_on(self, port: int, env: dict[str, str]) -> bool:
+        """True once the server answers on ``port``; False when another process held the port."""
+        self.port = port
         command = [
             sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1",
             f"--port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
@@ -89,22 +102,25 @@ class LiveServer:
             self.process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
+            if self.process.poll() is not None:
+                if f"The port {port} is already in use" in self.log():
+                    return False
+                raise AssertionError(f"the server stopped:\n{self.log()}")
             try:
-                if self.request("GET", "/carbon/status")[0] == 200:
-                    return self
-            except OSError:
-                pass
+                if self.request("GET", "/carbon/status", timeout_s=2)[0] == 200:
+                    return True
+            except (OSError, http.client.HTTPException):
+                pass  # not up yet, or (before the server's bind fails) another process on the port
             time.sleep(0.2)
         raise AssertionError(f"the server did not come up:\n{self.log()}")
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(self, method: str, path: str, body: Any = None, timeout_s: float = 30) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + path, data=data, method=method, headers={"Authorization": f"token {self.token}"}
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 raw = response.read()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as err:

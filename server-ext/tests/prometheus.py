@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .liveserver import free_port
+from .liveserver import PORT_ATTEMPTS, free_port
 
 INSTALL_HINT = "Prometheus is not installed: `make test-setup` installs it, or `apt-get install -y prometheus`."
 
@@ -68,8 +69,25 @@ def temporary_prometheus(target_port: int, token: str, job: str = "jupyter") -> 
             f"    authorization: {{type: token, credentials: {token}}}\n"
             f"    static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]\n"
         )
+        process, url = _start(binary, config, base)
+        try:
+            yield Prometheus(url)
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _start(binary: str, config: Path, base: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Prometheus ready on a free port; started again on another when the one found free was
+    taken before it bound it (another test's kernel), twice at most."""
+    log_path = base / "prometheus.log"
+    for _ in range(PORT_ATTEMPTS):
         port = free_port()
-        with (base / "prometheus.log").open("wb") as log:
+        with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [
                     binary,
@@ -80,25 +98,21 @@ def temporary_prometheus(target_port: int, token: str, job: str = "jupyter") -> 
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, (base / "prometheus.log").read_text(errors="replace")
-                try:
-                    with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("Prometheus did not become ready:\n" + (base / "prometheus.log").read_text())
-                time.sleep(0.2)
-            yield Prometheus(url)
-        finally:
-            process.terminate()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while process.poll() is None:
             try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return process, url
+            except (OSError, http.client.HTTPException):
+                pass  # not up yet, or another process on the port until Prometheus stops
+            if time.monotonic() > deadline:
                 process.kill()
                 process.wait()
+                raise AssertionError("Prometheus did not become ready:\n" + log_path.read_text(errors="replace"))
+            time.sleep(0.2)
+        output = log_path.read_text(errors="replace")
+        if "address already in use" not in output:
+            raise AssertionError("Prometheus stopped:\n" + output)
+    raise AssertionError(f"no free port for Prometheus after {PORT_ATTEMPTS} tries")
