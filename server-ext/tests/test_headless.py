@@ -165,6 +165,21 @@ def test_parameters_are_injected_after_the_tagged_cell(tmp_path: Path, env: dict
     assert cells[3].metadata["jupyterlab-carbon"]["duration_s"] >= 0.2
 
 
+def test_a_kernel_that_dies_while_starting_is_replaced_then_reported(tmp_path: Path, env: dict[str, str]) -> None:
+    """What a port taken from under a starting kernel does, every time: the kernel exits before it
+    answers. The run starts another, twice, then stops saying so, without a traceback."""
+    spec = tmp_path / "data" / "kernels" / "dies"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import sys; sys.exit(3)", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "dies", "language": "python"}))
+    small_notebook(tmp_path / "n.ipynb")
+    result = carbon(env, tmp_path, "run", "n.ipynb", "--kernel", "dies")
+    assert result.returncode == 2, result.stderr
+    assert result.stdout.count("the kernel died while starting") == 2, result.stdout
+    assert "n.ipynb stopped: the kernel died while starting, 3 times" in result.stderr
+    assert "Traceback" not in result.stderr.split("Exception ignored in atexit")[0]
+
+
 def test_failing_cell_stops_the_run_and_the_report_still_comes_out(tmp_path: Path, env: dict[str, str]) -> None:
     small_notebook(tmp_path / "fails.ipynb", extra=["1 / 0", "print('never')"])
     result = carbon(env, tmp_path, "run", "fails.ipynb", "--report", "r.json", "--report", "r.html")

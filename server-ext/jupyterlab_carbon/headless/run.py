@@ -19,6 +19,7 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,15 +267,8 @@ def run_notebook(
         options: dict[str, Any] = {"timeout": timeout_s, "resources": {"metadata": {"path": str(path.parent)}}}
         if kernel_name:
             options["kernel_name"] = kernel_name
-        client = MeasuredClient(notebook, meter, **options)
-        error: str | None = None
         try:
-            client.execute(env={**os.environ, WATCHED_ENV: "1"})
-        except CellExecutionError as err:
-            error = _first_line(str(err), "a cell raised an error")
-        except (CellTimeoutError, DeadKernelError, KeyboardInterrupt) as err:
-            meter.close_interrupted()
-            error = f"{type(err).__name__}: {_first_line(str(err), 'the run was interrupted')}"
+            error = _execute(lambda: MeasuredClient(notebook, meter, **options), meter, stream)
         finally:
             workers.shutdown(wait=True)  # every cell's record and progress line
             progress.finish()
@@ -302,6 +296,34 @@ def run_notebook(
     ]
     stream.write(summary_table(rows) + "\n")
     return NotebookRun(path, output, records, code_cells, error)
+
+
+# A kernel can die before it answers: jupyter_client chose its ports free, and another process
+# took one before the kernel bound it ("Address already in use"). No cell has run then.
+KERNEL_DIED_STARTING = "Kernel died before replying to kernel_info"
+KERNEL_STARTS = 3
+
+
+def _execute(client_for: Callable[[], MeasuredClient], meter: CellMeter, stream: TextIO) -> str | None:
+    """Run the notebook's cells; what stopped the run, if anything. A kernel that died while
+    starting is replaced, twice at most, saying so."""
+    start = 1
+    while True:
+        try:
+            client_for().execute(env={**os.environ, WATCHED_ENV: "1"})
+            return None
+        except CellExecutionError as err:
+            return _first_line(str(err), "a cell raised an error")
+        except (CellTimeoutError, DeadKernelError, KeyboardInterrupt) as err:
+            meter.close_interrupted()
+            return f"{type(err).__name__}: {_first_line(str(err), 'the run was interrupted')}"
+        except RuntimeError as err:
+            if KERNEL_DIED_STARTING not in str(err) or meter.closed:
+                raise
+            if start == KERNEL_STARTS:
+                return f"the kernel died while starting, {KERNEL_STARTS} times (last: {err})"
+            stream.write(f"jupyter carbon: the kernel died while starting ({err}); starting another\n")
+            start += 1
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
