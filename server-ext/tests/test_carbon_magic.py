@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
 from jupyterlab_carbon.kernel.channel import COMM_ID
 from jupyterlab_carbon.ledger import Ledger, RunQuery
 
+from .kernels import start_lone_kernel
 from .test_executions import KernelChannel, runs_for, start_kernel
 
 
@@ -30,7 +30,7 @@ def lone_kernel(tmp_path: Path) -> Iterator[tuple[Any, str]]:
         "JUPYTERLAB_CARBON_LEDGER_URL": url,
     }
     env.pop("JUPYTERLAB_CARBON_WATCHED", None)
-    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    manager, client = start_lone_kernel(env)
     try:
         execute(client, "%load_ext jupyterlab_carbon")
         yield client, url

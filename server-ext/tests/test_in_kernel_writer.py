@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import start_new_kernel
-
 from jupyterlab_carbon.kernel.in_kernel import RunWriter
 
+from .kernels import start_lone_kernel
 from .test_carbon_magic import execute
 from .test_ledger import make_record
 
@@ -57,7 +56,7 @@ def test_an_unwritable_ledger_is_said_in_the_next_cell(tmp_path: Path) -> None:
     }
     (tmp_path / "a-file").write_text("not a directory")
     env.pop("JUPYTERLAB_CARBON_WATCHED", None)
-    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    manager, client = start_lone_kernel(env)
     try:
         execute(client, "%load_ext jupyterlab_carbon")
         first = execute(client, "%%carbon --quiet\nx = 1")

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+
+from .kernels import start_lone_kernel
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def kernel(tmp_path: Path) -> Iterator[Any]:
         "JUPYTERLAB_CARBON_HWMON_ROOT": str(tmp_path / "no-hwmon"),
         "JUPYTERLAB_CARBON_CPU_TDP_WATTS": "45",
     }
-    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    manager, client = start_lone_kernel(env)
     try:
         yield client
     finally:
