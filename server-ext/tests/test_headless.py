@@ -208,7 +208,10 @@ def test_budget_and_baseline_gates(first_run: Any, tmp_path: Path, env: dict[str
         r"Energy \+\d+ % against the baseline .+ more than the allowed \+10 %; largest increase: cell", result.stderr
     )
     report = json.loads((tmp_path / "again" / "carbon-report.json").read_text())
-    assert report["baseline"]["energy_change"] > 5
+    # The change is this run's energy against the baseline's; how much this run used depends on the
+    # machine's load (a clean-clone run used half the first run's), so only its relation is fixed.
+    change = report["totals"]["energy_j"] / baseline["totals"]["energy_j"] - 1
+    assert report["baseline"]["energy_change"] == pytest.approx(change) and change > 0.10
     assert report["grade"]["inputs"]["reference"] == "baseline"
     assert (tmp_path / "again" / "carbon-report.md").read_text().count("## Against the baseline") == 1
 
