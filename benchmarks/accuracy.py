@@ -464,7 +464,11 @@ def run_pooled(
             f"[accuracy] {case.name} period {period_s:g} s, {length:>4g} s windows (n={row['count']}): "
             f"mean {row['mean_abs_rel_error']:.3%} p95 {row['p95_rel_error']:.3%} max {row['max_rel_error']:.3%} "
             f"(unseen ripple p95 {row['unseen_ripple_p95_rel']:.3%})"
-            + (f" target {row['target_rel_error']:.1%} {'met' if row['met'] else 'NOT met'}" if row["target_rel_error"] else ""),
+            + (
+                f" target {row['target_rel_error']:.1%} {'met' if row['met'] else 'NOT met'}"
+                if row["target_rel_error"]
+                else ""
+            ),
             file=sys.stderr,
         )
     return {
@@ -480,7 +484,9 @@ def run_pooled(
         "worst_fake_tree_vs_exact_total_j": max((run.meta["fake_tree_vs_exact_total_j"] for run in runs), key=abs),
         "mean_power_w": [round(run.meta["mean_power_w"], 2) for run in runs],
         "window_flags": flags,
-        "window_energy_mean_ms": 1000 * sum(r.query_s for r in runs) / sum(len(e) for r in runs for e in r.errors.values()),
+        "window_energy_mean_ms": 1000
+        * sum(r.query_s for r in runs)
+        / sum(len(e) for r in runs for e in r.errors.values()),
         "windows": lengths,
     }
 

@@ -164,7 +164,11 @@ def merge(paths: Sequence[Path]) -> dict[str, Any]:
         "date": max(run["date"] for run in runs),
         "pooled_runs": [
             {key: run[key] for key in ("date", "machine", "method", "cells_per_kind", "pause_s", "seed")}
-            | {"kinds": {k: {f: v[f] for f in ("count", "window_s", "start_ms", "end_ms")} for k, v in run["kinds"].items()}}
+            | {
+                "kinds": {
+                    k: {f: v[f] for f in ("count", "window_s", "start_ms", "end_ms")} for k, v in run["kinds"].items()
+                }
+            }
             for run in runs
         ],
         "kinds": kinds,

@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flops-pairs", type=int, default=3, help="pairs of the demo's training cell")
     parser.add_argument("--gap-ms", type=float, default=25.0, help="pause between cells (see paired)")
     parser.add_argument(
-        "--package", type=Path, help="the kernels import jupyterlab_carbon from this server-ext folder (another commit's)"
+        "--package",
+        type=Path,
+        help="the kernels import jupyterlab_carbon from this server-ext folder (another commit's)",
     )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="carbon-magic-"))
@@ -157,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "benchmark": "magic",
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
+                "machine": {
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                },
                 "trivial_cell": results,
                 "flops_on_demo_training_cell": flops,
                 "target": {"added_ms_p50_watched": TARGET_MS, "met": watched_added <= TARGET_MS},

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
+import itertools
 import json
 import os
 import platform
@@ -168,7 +170,7 @@ def sampler_cpu(root: Path, blocks: int, block_s: float) -> dict[str, Any]:
             sampler = Sampler(meters, period_s=DEFAULT_PERIOD_S, history_s=DEFAULT_HISTORY_S)
             channels = [c.id for c in sampler.channels]
             sampler.start()
-            assert sampler._thread is not None  # noqa: SLF001 - the thread's id is needed for its clock
+            assert sampler._thread is not None
             gc.collect()
             thread0, cpu0, wall0 = thread_cpu_s(sampler._thread), time.process_time(), time.perf_counter()
             time.sleep(block_s)
@@ -178,7 +180,7 @@ def sampler_cpu(root: Path, blocks: int, block_s: float) -> dict[str, Any]:
             sampler.stop()
             taken = sampler.snapshot()
             samples += len(taken) - 1  # the first comes from start(), on the main thread
-            periods += [b.mono - a.mono for a, b in zip(taken, taken[1:])]
+            periods += [b.mono - a.mono for a, b in itertools.pairwise(taken)]
         log(
             f"sampler block pair {index + 1}/{blocks}: thread {100 * on_thread_s / on_wall_s:.4f} % of a core, "
             f"process on {100 * on_process_s / on_wall_s:.4f} % / off {100 * off_process_s / off_wall_s:.4f} %"
@@ -342,10 +344,8 @@ class Server:
         """Note the kernel's pid (a child of the server) so it can be ended by id if orphaned."""
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(psutil.Error):
             self.child_pids |= {p.pid for p in psutil.Process(self.process.pid).children(recursive=True)}
-        except psutil.Error:
-            pass
 
     def cpu_s(self) -> float:
         """CPU seconds of the server process itself (not the kernel)."""
@@ -783,7 +783,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--large-mb", type=float, default=1.0, help="output of each large cell, in MiB")
     parser.add_argument("--skip-cells", action="store_true", help="only part (a)")
     parser.add_argument(
-        "--package", type=Path, help="the servers import jupyterlab_carbon from this server-ext folder (another commit's)"
+        "--package",
+        type=Path,
+        help="the servers import jupyterlab_carbon from this server-ext folder (another commit's)",
     )
     parser.add_argument("--drive-tree", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--driver-period", type=float, default=DRIVER_PERIOD_S, help=argparse.SUPPRESS)
