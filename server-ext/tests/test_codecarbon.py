@@ -506,6 +506,11 @@ def test_a_bad_cell_names_its_row_and_column(column: str, value: str, problem: s
         ("project_name", "a\tb", "control characters"),
         ("cell", "2.5", "not a whole number"),
         ("status", "exploded", "is not one of"),
+        ("notebook", "a\x01b", "control characters"),
+        ("code_first_line", "nul\x00", "control characters"),
+        ("notebook", "n" * 20000, "a cell holds at most 16384"),
+        ("flags", '["\\ud800"]', "lone surrogate"),
+        ("metrics", '{"\\udc00": 1}', "lone surrogate"),
     ],
 )
 def test_a_bad_ledger_column_names_its_row_and_column(column: str, value: str, problem: str) -> None:
@@ -514,6 +519,14 @@ def test_a_bad_ledger_column_names_its_row_and_column(column: str, value: str, p
         parse_emissions_csv(codecarbon_file(header, [one_run(), one_run(**{column: value})]), user=None)
     assert (refused.value.row, refused.value.column) == (3, column)
     assert problem in str(refused.value)
+
+
+def test_device_energies_above_the_total_are_refused() -> None:
+    row = one_run(energy_consumed="0.002", cpu_energy="0.005", gpu_energy="0", ram_energy="0")
+    with pytest.raises(ImportProblem) as refused:
+        parse_emissions_csv(codecarbon_file(CODECARBON_3_3_HEADER, [row]), user=None)
+    assert (refused.value.row, refused.value.column) == (2, "energy_consumed")
+    assert "less than the devices' energies, 0.005 kWh" in str(refused.value)
 
 
 def test_emissions_without_energy_are_refused() -> None:

@@ -130,6 +130,16 @@ async def test_json_export(jp_fetch: Any, ledger: Ledger) -> None:
     assert json.loads((await export(jp_fetch, format="json", experiment="nothing")).body) == []
 
 
+async def test_a_stored_lone_surrogate_does_not_cut_the_export(jp_fetch: Any, ledger: Ledger) -> None:
+    """A run stored before the API refused lone surrogates (here a metric name) is exported with
+    "?" in their place: every run arrives, rather than the file stopping there after its 200."""
+    ledger.write_batch([], [make_record(rid(6), user="alice", started_at=T0 + 50, ended_at=T0 + 60,
+                                        metrics={"acc\ud800": 1.0})])  # fmt: skip
+    rows = csv_table(await export(jp_fetch))
+    assert [row["ledger_run_id"] for row in rows] == [rid(5), rid(3), rid(1), rid(2), rid(6)]
+    assert json.loads(rows[-1]["metrics"]) == {"acc?": 1.0}
+
+
 async def test_an_empty_export_is_the_header_alone(jp_fetch: Any, ledger: Ledger) -> None:
     assert csv_table(await export(jp_fetch, experiment="nothing")) == []
 

@@ -263,6 +263,11 @@ BAD_PATCHES: list[tuple[dict[str, Any], str]] = [
     ({"metrics": {"": 1.0}}, "metrics"),
     ({"metrics": {"acc": 10**400}}, "metrics"),
     ({"metrics": [1.0]}, "metrics"),
+    # Lone surrogates (JSON escapes such as \ud800 without their pair): no UTF-8 text holds them.
+    ({"metrics": {"\ud800": 1.0}}, "metrics"),
+    ({"experiment": "run \udc00"}, "experiment"),
+    ({"tags": ["\ud800"]}, "tags"),
+    ({"note": "\ud800"}, "note"),
     ({"colour": "red"}, "colour"),
 ]
 
@@ -272,6 +277,16 @@ async def test_bad_patches_are_a_400_naming_the_field(jp_fetch: Any, ledger: Led
         status, message = await refused(jp_fetch, "runs", rid(1), verb="PATCH", body=body)
         assert status == 400 and f"'{field}'" in message, message
     assert ledger.run(rid(1), with_trace=True) == SEED[0]  # nothing changed
+
+
+async def test_concurrent_tag_replacements_never_mix(jp_fetch: Any, ledger: Ledger) -> None:
+    """Each PATCH's list replaces the tags in one write: 30 at once all succeed, and the run
+    ends with exactly one of the lists sent (a read-then-change would mix them, or pass 32)."""
+    sent = [[f"p{i}", f"q{i}"] for i in range(30)]
+    runs = await asyncio.gather(*(call(jp_fetch, "runs", rid(1), verb="PATCH", body={"tags": t}) for t in sent))
+    assert all(run["tags"] in sent for run in runs)
+    stored = ledger.run(rid(1))
+    assert stored is not None and stored.tags in sent
 
 
 async def test_a_patch_without_a_change_is_a_400(jp_fetch: Any, ledger: Ledger) -> None:

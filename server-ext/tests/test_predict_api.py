@@ -110,6 +110,8 @@ async def test_declared_flops_use_the_calibration(jp_fetch: Any, jp_serverapp: A
         ('{"kernel_id": "k", "code": "x", "execution_count": "1"}', "execution_count"),
         ('{"kernel_id": "k", "code": "x", "flops_declared": {"count": -1}}', "above zero"),
         ("not json", "not valid JSON"),
+        ('{"kernel_id": "k", "code": "x", "flops_declared": {"count": 1' + "0" * 400 + "}}", "finite number"),
+        ('{"kernel_id": "k", "code": "\\ud800"}', "'code' holds a lone surrogate"),
     ],
 )
 async def test_bad_lookups_are_400(jp_fetch: Any, body: str, message: str) -> None:
@@ -125,6 +127,13 @@ async def test_estimate_endpoint(jp_fetch: Any) -> None:
     assert code == 400 and "tokens" in text
     code, text = await refused(jp_fetch, "estimate", json.dumps({"gpu": "B300", "flops": 1e20}))
     assert code == 400 and "Unknown GPU" in text
+    n = "1" + "0" * 400  # an integer beyond any float
+    for huge in (f'{{"gpu": "A10", "flops": {n}}}', f'{{"gpu": "A10", "params": {n}, "tokens": 1}}'):
+        code, text = await refused(jp_fetch, "estimate", huge)
+        assert code == 400 and "finite number" in text
+    # An energy too small for a float (0 J) still has its interval, from the relative spread.
+    tiny = await post(jp_fetch, "estimate", {"gpu": "A10", "flops": 5e-324})
+    assert tiny["energy_j"]["p50"] == 0.0 and tiny["gpu_hours"]["low"] <= tiny["gpu_hours"]["p50"]
 
 
 async def test_a_trivial_cells_zero_joule_history_is_answered(jp_fetch: Any, jp_serverapp: Any) -> None:

@@ -23,8 +23,12 @@ T = TypeVar("T")
 # The verbs a resource may implement; tornado answers the others with 405 before any handler code.
 VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
-# Control characters have no place in a name, filter or tag (and PostgreSQL refuses NUL in text).
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters have no place in a name, filter or tag (and PostgreSQL refuses NUL in text);
+# nor has a lone surrogate (a JSON escape such as \ud800 without its pair), which no UTF-8 text holds.
+CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+# A JSON escape of a surrogate (paired ones are joined into one character by json.loads).
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
@@ -191,15 +195,40 @@ class CarbonHandler(JsonErrors, APIHandler):
         if not body.strip():
             return empty
         try:
-            return json.loads(body, parse_constant=_refuse_constant)
+            value = json.loads(body, parse_constant=_refuse_constant)
         except RecursionError:
             raise tornado.web.HTTPError(400, "The body's JSON is nested too deeply") from None
         except ValueError as err:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
             raise tornado.web.HTTPError(400, f"The body is not valid JSON: {err}") from None
+        where = lone_surrogate_at(value) if SURROGATE_ESCAPE.search(body) else None
+        if where is not None:
+            raise tornado.web.HTTPError(
+                400, f"{where} holds a lone surrogate (an escape such as \\ud800 without its pair), which is not text"
+            )
+        return value
 
     async def in_thread(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Ledger and file calls block on I/O: keep them off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, *args, **kwargs))
+
+
+def lone_surrogate_at(value: Any) -> str | None:
+    """Where in a parsed JSON value a string (or a key) holds a lone surrogate: "'field'" or
+    "'field.sub'" (the body itself: "The body"); None when nowhere. No UTF-8 text holds one."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        texts: list[str] = []
+        if isinstance(item, str):
+            texts = [item]
+        elif isinstance(item, dict):
+            texts = list(item)
+            stack.extend((child, f"{path}.{key}" if path else str(key)) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, path) for child in item)
+        if any(SURROGATE.search(text) for text in texts):
+            return f"'{path}'" if path else "The body"
+    return None
 
 
 def checked_text(name: str, value: str, max_chars: int) -> str:
@@ -207,7 +236,9 @@ def checked_text(name: str, value: str, max_chars: int) -> str:
     if len(value) > max_chars:
         raise tornado.web.HTTPError(400, f"'{name}' must be at most {max_chars} characters, got {len(value)}")
     if CONTROL.search(value):
-        raise tornado.web.HTTPError(400, f"'{name}' must not contain control characters (such as NUL or a newline)")
+        raise tornado.web.HTTPError(
+            400, f"'{name}' must not contain control characters (such as NUL or a newline) or lone surrogates"
+        )
     return value
 
 

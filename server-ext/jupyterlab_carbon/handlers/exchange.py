@@ -96,7 +96,9 @@ class ExportHandler(LedgerHandler):
         self.write(csv_header() if export_format == "csv" else "[")
         try:
             async for text in pages:
-                self.write(text)
+                # A lone surrogate stored before the API refused them is sent as "?", rather
+                # than the export stopping there (after its 200) with an encoding error.
+                self.write(text.encode("utf-8", "replace"))
                 await self.flush()  # sent before the next page is read
         except StreamClosedError:
             return  # the client went away; nothing left to send it

@@ -92,10 +92,9 @@ class RunHandler(LedgerHandler):
             changes["note"] = check.note(body["note"])
         if "metrics" in body:
             changes["metrics"] = check.metrics(body["metrics"])
-        record = await self._visible_run(run_id, with_trace=False)
+        await self._visible_run(run_id, with_trace=False)  # a 404 for a run not found or not visible
         if new_tags is not None:  # the run's tags become exactly these
-            changes["add_tags"] = new_tags
-            changes["remove_tags"] = tuple(sorted(set(record.tags) - set(new_tags)))
+            changes["set_tags"] = new_tags
         await self.ask(self.ledger.annotate, [run_id], self.visible_users, **changes)
         self.runs_changed([run_id])
         updated = await self._visible_run(run_id, with_trace=False)

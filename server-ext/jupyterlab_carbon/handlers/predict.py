@@ -59,7 +59,12 @@ def _number(body: dict[str, Any], name: str) -> float | None:
     value = body.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+    try:
+        # An integer beyond any float (JSON allows 400 digits) overflows: refused like infinity.
+        finite = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(float(value))
+    except OverflowError:
+        finite = False
+    if not finite:
         raise tornado.web.HTTPError(400, f"'{name}' must be a finite number or null")
     return float(value)
 

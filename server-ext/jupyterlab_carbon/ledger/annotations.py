@@ -22,7 +22,9 @@ COMPARE_MAX = 50
 
 
 def _has_control(value: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    """Control characters, or a lone surrogate (a JSON escape such as \\ud800 without its pair):
+    text no UTF-8 file, database or CSV export can hold."""
+    return any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
 
 
 def experiment_name(value: Any) -> str:
@@ -32,7 +34,7 @@ def experiment_name(value: Any) -> str:
     if len(value) > EXPERIMENT_MAX:
         raise ValueError(f"An experiment name has at most {EXPERIMENT_MAX} characters, not {len(value)}.")
     if _has_control(value):
-        raise ValueError("An experiment name cannot hold line breaks or other control characters.")
+        raise ValueError("An experiment name cannot hold line breaks, other control characters or lone surrogates.")
     return value
 
 
@@ -44,7 +46,7 @@ def tag(value: Any) -> str:
     if len(stripped) > TAG_MAX:
         raise ValueError(f"A tag has at most {TAG_MAX} characters: {stripped[:TAG_MAX]!r}... has {len(stripped)}.")
     if _has_control(stripped):
-        raise ValueError(f"A tag cannot hold line breaks or other control characters: {stripped!r}.")
+        raise ValueError(f"A tag cannot hold line breaks, other control characters or lone surrogates: {stripped!r}.")
     return stripped
 
 
@@ -71,6 +73,8 @@ def note(value: Any) -> str | None:
         raise ValueError(f"A note must be text or null, not {type(value).__name__}.")
     if len(value) > NOTE_MAX:
         raise ValueError(f"A note has at most {NOTE_MAX} characters, not {len(value)}.")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError("A note cannot hold lone surrogates (text that is not valid Unicode).")
     # PostgreSQL refuses NUL in text.
     return value.replace("\x00", "\ufffd") if value.strip() else None
 

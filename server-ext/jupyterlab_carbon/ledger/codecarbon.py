@@ -110,6 +110,10 @@ REQUIRED_COLUMNS: Final = ("timestamp", "duration", "emissions", "energy_consume
 MAX_IMPORT_ROWS: Final = 20000
 # Epoch seconds; 1e11 is the year 5138, far past any run.
 MAX_EPOCH_S: Final = 1e11
+# A cell holds a name, a path, a number or a short JSON value: the longest an export writes is
+# the metrics (64 names of 64 characters and their numbers, ~6,000 characters).
+MAX_CELL_CHARS: Final = 16384
+CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 IMPORTED: Final = "imported"
 CODECARBON_SOURCE: Final = "CodeCarbon"
 STATUSES: Final = ("ok", "error", "interrupted")
@@ -382,6 +386,13 @@ class _Row:
     def __init__(self, row_number: int, cells: dict[str, str]) -> None:
         self.row_number = row_number
         self.cells = cells
+        for column, value in cells.items():
+            if column not in EXPORT_COLUMNS:
+                continue  # ignored, never stored
+            if len(value) > MAX_CELL_CHARS:
+                raise self.problem(column, f"{len(value)} characters; a cell holds at most {MAX_CELL_CHARS}")
+            if CONTROL.search(value):
+                raise self.problem(column, "the cell holds line breaks or other control characters")
 
     def problem(self, column: str, problem: str) -> ImportProblem:
         return ImportProblem(problem, self.row_number, column)
@@ -442,6 +453,11 @@ class _Row:
             raise self.problem(column, f"{raw[:40]!r} is not JSON; it must be {what}") from None
         if not isinstance(value, expected):
             raise self.problem(column, f"{raw[:40]!r} is not {what}")
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            problem = "the JSON holds a lone surrogate (an escape such as \\ud800 without its pair)"
+            raise self.problem(column, problem) from None
         return value
 
 
@@ -522,7 +538,14 @@ def _imported_channels(row: _Row, energy_j: float) -> list[ChannelEnergy]:
             channels.append(
                 _imported_channel(f"{domain}/codecarbon", domain, f"{label} (CodeCarbon)", kwh * JOULES_PER_KWH)
             )
-    rest = energy_j - sum(c.attributed_j for c in channels)
+    devices_j = sum(c.attributed_j for c in channels)
+    if devices_j > energy_j * (1 + 1e-6):  # CodeCarbon's energy_consumed is their sum
+        raise row.problem(
+            "energy_consumed",
+            f"{energy_j / JOULES_PER_KWH:g} kWh is less than the devices' energies, "
+            f"{devices_j / JOULES_PER_KWH:g} kWh (cpu_energy + gpu_energy + ram_energy)",
+        )
+    rest = energy_j - devices_j
     if rest > energy_j * 1e-9:  # more than the rounding of CodeCarbon's own sum
         channels.append(_imported_channel("other/codecarbon", "other", "Other (CodeCarbon)", rest))
     return channels

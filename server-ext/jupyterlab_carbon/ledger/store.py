@@ -336,13 +336,15 @@ class Ledger:
         experiment: str | None = None,
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
+        set_tags: Iterable[str] | None = None,
         note: str | Unset | None = UNSET,
         metrics: dict[str, float] | None = None,
     ) -> int:
         """Set the experiment, note or metrics of runs and add or remove tags; how many runs changed.
 
         Only the runs ``visible_users`` may see are touched (None: any run); ``note=None``
-        clears a note, leaving it out keeps it; ``metrics`` replaces the runs' metrics.
+        clears a note, leaving it out keeps it; ``metrics`` replaces the runs' metrics;
+        ``set_tags`` replaces their tags (in the same write, so concurrent changes never mix).
         """
         ids = checks.run_ids(run_ids)
         visible = checks.visible(visible_users)
@@ -353,6 +355,10 @@ class Ledger:
             changes["note"] = checks.note(note)
         if metrics is not None:
             changes["metrics"] = checks.metrics(metrics)
+        if set_tags is not None:
+            if add_tags or remove_tags:
+                raise ValueError("Give set_tags, or add_tags and remove_tags, not both.")
+            changes["tags"] = checks.run_tags((), checks.tag_list(set_tags), ())
         add, remove = checks.tag_list(add_tags, "add_tags"), checks.tag_list(remove_tags, "remove_tags")
         if not ids or (not changes and not add and not remove):
             return 0
@@ -371,7 +377,7 @@ class Ledger:
                     update(RUNS).where(RUNS.c.run_id == bindparam("target")).values(tags=bindparam("new_tags")),
                     updates,
                 )
-            if add or remove:
+            if add or remove or "tags" in changes:
                 _reindex_text(conn, targeted)
             if "experiment" in changes:
                 totals.recompute_kernels(conn, {row.kernel_id for row in rows})

@@ -150,7 +150,8 @@ def estimate_training(run: TrainingRun) -> TrainingEstimate:
     gpu_hours = middle.scaled(gpu_seconds / 3600.0)
     energy = middle.scaled(gpu_seconds * spec.tdp_watts)
     impact = compute_impact(energy.p50, intensity, run.price_per_kwh, run.currency)
-    ratio_low, ratio_high = energy.low / energy.p50, energy.high / energy.p50
+    # From the relative interval, not the energy's: an energy too small for a float is 0 J.
+    ratio_low, ratio_high = middle.low / middle.p50, middle.high / middle.p50
     cost = None
     if impact.cost is not None:
         cost = Interval(impact.cost, impact.cost * ratio_low, impact.cost * ratio_high)
