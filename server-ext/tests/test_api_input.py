@@ -208,6 +208,11 @@ async def test_unsupported_methods_are_a_405_with_allow(jp_fetch: Any, path: str
 async def test_the_events_socket_answers_a_plain_get_in_json(jp_fetch: Any) -> None:
     status, body, _ = await refused(jp_fetch, "events")
     assert status == 400 and "WebSocket" in body["message"]
+    # Half a handshake: the Upgrade header without "Connection: Upgrade" (tornado's answer is HTML).
+    for connection in ("keep-alive", "close"):
+        headers = {"Upgrade": "websocket", "Connection": connection}
+        status, body, _ = await refused(jp_fetch, "events", headers=headers)
+        assert status == 400 and "WebSocket" in body["message"]
 
 
 def poisoned_ledger(ledger: Ledger) -> None:

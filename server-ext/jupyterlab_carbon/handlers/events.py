@@ -103,9 +103,13 @@ class EventsHandler(JsonErrors, JupyterHandler, tornado.websocket.WebSocketHandl
         authorized = await ensure_async(self.authorizer.is_authorized(self, self.current_user, "read", "kernels"))
         if not authorized:
             raise tornado.web.HTTPError(403)
-        if self.request.headers.get("Upgrade", "").lower() != "websocket":
-            # tornado would answer a plain-text 400; say it in JSON like every other endpoint.
-            raise tornado.web.HTTPError(400, "This endpoint is a WebSocket: connect with a WebSocket client")
+        headers = self.request.headers
+        upgrading = "upgrade" in (token.strip().lower() for token in headers.get("Connection", "").split(","))
+        if headers.get("Upgrade", "").lower() != "websocket" or not upgrading:
+            # tornado would answer a plain-text (or HTML) 400; say it in JSON like every other endpoint.
+            raise tornado.web.HTTPError(
+                400, "This endpoint is a WebSocket: connect with a WebSocket client (Connection: Upgrade)"
+            )
         result = super().get(*args, **kwargs)
         if result is not None:
             await result
