@@ -45,7 +45,10 @@ def finite_json(value: Any) -> Any:
 
 def json_text(value: Any) -> str:
     """Strict JSON: a stored infinity is sent as null, never as the non-JSON token ``Infinity``."""
-    return json.dumps(finite_json(value), allow_nan=False)
+    try:
+        return json.dumps(value, allow_nan=False)  # the common case, without walking the value first
+    except ValueError:  # an infinite or NaN float somewhere
+        return json.dumps(finite_json(value), allow_nan=False)
 
 
 def _refuse_constant(name: str) -> float:

@@ -8,15 +8,18 @@ which runs changed, so every sidebar refetches them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import tornado.web
 
 from ..ledger import GROUP_KEYS, MAX_LIMIT, SORT_KEYS, UNSET
 from ..records import RunRecord
 from . import ledger_input as check
-from .base import CarbonHandler
+from .base import CarbonHandler, json_text
 from .events import EventHub
+
+if TYPE_CHECKING:
+    from ..ledger import RunPage
 
 T = TypeVar("T")
 ORDERS = ("desc", "asc")
@@ -42,6 +45,11 @@ def _not_found(run_id: str) -> tornado.web.HTTPError:
     )
 
 
+def _page_json(page: RunPage) -> str:
+    runs = [run.to_json() for run in page.runs]
+    return json_text({"total": page.total, "total_is_lower_bound": page.total_is_lower_bound, "runs": runs})
+
+
 class RunsHandler(LedgerHandler):
     """GET runs: a page of the runs matching the filters, sorted, without their power traces."""
 
@@ -53,13 +61,8 @@ class RunsHandler(LedgerHandler):
         limit = self.integer_argument("limit", 100, 1, MAX_LIMIT)
         offset = self.integer_argument("offset", 0, 0, check.MAX_OFFSET)
         page = await self.ask(self.ledger.page, query, sort=sort, order=order, limit=limit, offset=offset)
-        self.write_json(
-            {
-                "total": page.total,
-                "total_is_lower_bound": page.total_is_lower_bound,
-                "runs": [run.to_json() for run in page.runs],
-            }
-        )
+        # Up to 10,000 runs: their JSON is made in a thread, so the loop keeps serving meanwhile.
+        self.finish(await self.in_thread(_page_json, page))
 
 
 class RunHandler(LedgerHandler):
