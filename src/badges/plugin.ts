@@ -163,12 +163,36 @@ class NotebookCarbon {
   /** JupyterLab tags each execute_request with its cell's id: remember msg_id -> cell. */
   private _onAnyMessage(_: Kernel.IKernelConnection, args: Kernel.IAnyMessageArgs): void {
     const msg = args.msg as KernelMessage.IMessage;
+    if (args.direction === 'recv' && msg.header.msg_type === 'execute_reply') {
+      this._onReply(msg as KernelMessage.IExecuteReplyMsg);
+      return;
+    }
     if (args.direction !== 'send' || msg.header.msg_type !== 'execute_request') {
       return;
     }
     const cellId = (msg.metadata as { cellId?: string }).cellId;
     if (cellId) {
       this._cellOfMessage.set(msg.header.msg_id, cellId);
+    }
+  }
+
+  /**
+   * A cell the kernel aborted (queued behind an error) never ran: the server still records the
+   * request (it cannot tell it from a silent one), but its cell shows no badge, as it shows no
+   * execution count. Its start and run events, before or after this reply, find no cell.
+   */
+  private _onReply(reply: KernelMessage.IExecuteReplyMsg): void {
+    const msgId = (reply.parent_header as Partial<KernelMessage.IHeader>).msg_id;
+    const cellId = msgId ? this._cellOfMessage.get(msgId) : undefined;
+    const status = reply.content.status;
+    if (!msgId || !cellId || (status !== 'aborted' && status !== 'abort')) {
+      return;
+    }
+    this._cellOfMessage.delete(msgId);
+    this._badges.get(cellId)?.stopLive();
+    const model = this._summaries?.cell(cellId);
+    if (model) {
+      clearSummary(model);
     }
   }
 

@@ -1,7 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as path from 'path';
 
-import { reloadFromDisk } from './notebooks';
+import { reloadFromDisk, waitForIdleKernel } from './notebooks';
 
 const DEMO = 'demo.ipynb';
 const CHIP = '.jp-carbon-Badge-chip';
@@ -130,4 +130,26 @@ test('the notebook toolbar shows the notebook total', async ({ page, tmpPath }) 
     ),
     { timeout: 30000 }
   );
+});
+
+test('a cell the kernel aborts after an error shows no badge', async ({ page, tmpPath }) => {
+  const name = 'aborted.ipynb';
+  await page.notebook.createNew(name);
+  await page.notebook.setCell(0, 'code', 'first = 1 + 1');
+  await page.notebook.addCell('code', "raise ValueError('boom')");
+  await page.notebook.addCell('code', 'never = 2 + 2');
+  // Galata's run() waits for every cell's count, which an aborted cell never gets.
+  await page.evaluate(() => window.jupyterapp.commands.execute('notebook:run-all-cells'));
+  await waitForIdleKernel(page);
+  const cells = page.locator('.jp-Notebook .jp-CodeCell');
+  await expect(cells.nth(0).locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
+  await expect(cells.nth(1).locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
+  // The server records the aborted request (runs land in groups, within 2 s): by then the
+  // first two badges are there, and the third cell, which never ran, has none.
+  await page.waitForTimeout(2500);
+  await expect(cells.nth(2).locator(CHIP)).toBeHidden();
+  await page.notebook.save();
+  const response = await page.request.get(`/api/contents/${tmpPath}/${name}?content=1&type=notebook`);
+  const saved = (await response.json()).content as { cells: Array<{ metadata: Record<string, unknown> }> };
+  expect(saved.cells.map(cell => cell.metadata['jupyterlab-carbon'] !== undefined)).toEqual([true, true, false]);
 });
