@@ -127,6 +127,9 @@ async def test_estimate_endpoint(jp_fetch: Any) -> None:
     assert code == 400 and "tokens" in text
     code, text = await refused(jp_fetch, "estimate", json.dumps({"gpu": "B300", "flops": 1e20}))
     assert code == 400 and "Unknown GPU" in text
+    both = {"gpu": "A10", "flops": 1e20, "params": 7e9, "tokens": 1e12}
+    code, text = await refused(jp_fetch, "estimate", json.dumps(both))
+    assert code == 400 and "not both" in text
     n = "1" + "0" * 400  # an integer beyond any float
     for huge in (f'{{"gpu": "A10", "flops": {n}}}', f'{{"gpu": "A10", "params": {n}, "tokens": 1}}'):
         code, text = await refused(jp_fetch, "estimate", huge)

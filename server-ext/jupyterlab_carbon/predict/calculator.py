@@ -50,6 +50,9 @@ class TrainingRun:
             raise ValueError(
                 "give the model's parameters and training tokens (--params, --tokens), or its FLOPs (--flops)"
             )
+        if self.flops is not None and (self.params is not None or self.tokens is not None):
+            # One of the two would be ignored: say so rather than pick one.
+            raise ValueError("give the FLOPs (--flops), or the parameters and tokens (--params, --tokens), not both")
         numbers = {"params": self.params, "tokens": self.tokens, "flops": self.flops, "price": self.price_per_kwh}
         for name, value in numbers.items():
             if value is not None and (not math.isfinite(value) or value <= 0):
