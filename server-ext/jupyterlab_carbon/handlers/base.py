@@ -15,6 +15,7 @@ from jupyter_server.base.handlers import APIHandler
 
 from ..config import CarbonConfig
 from ..ledger import Ledger
+from ..ledger.annotations import lone_surrogate_at
 from ..sampler import Sampler
 
 P = ParamSpec("P")
@@ -26,7 +27,6 @@ INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
 # Control characters have no place in a name, filter or tag (and PostgreSQL refuses NUL in text);
 # nor has a lone surrogate (a JSON escape such as \ud800 without its pair), which no UTF-8 text holds.
 CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-SURROGATE = re.compile(r"[\ud800-\udfff]")
 # A JSON escape of a surrogate (paired ones are joined into one character by json.loads).
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -213,25 +213,6 @@ class CarbonHandler(JsonErrors, APIHandler):
     async def in_thread(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Ledger and file calls block on I/O: keep them off the event loop."""
         return await asyncio.get_running_loop().run_in_executor(None, functools.partial(function, *args, **kwargs))
-
-
-def lone_surrogate_at(value: Any) -> str | None:
-    """Where in a parsed JSON value a string (or a key) holds a lone surrogate: "'field'" or
-    "'field.sub'" (the body itself: "The body"); None when nowhere. No UTF-8 text holds one."""
-    stack: list[tuple[Any, str]] = [(value, "")]
-    while stack:
-        item, path = stack.pop()
-        texts: list[str] = []
-        if isinstance(item, str):
-            texts = [item]
-        elif isinstance(item, dict):
-            texts = list(item)
-            stack.extend((child, f"{path}.{key}" if path else str(key)) for key, child in item.items())
-        elif isinstance(item, list):
-            stack.extend((child, path) for child in item)
-        if any(SURROGATE.search(text) for text in texts):
-            return f"'{path}'" if path else "The body"
-    return None
 
 
 def checked_text(name: str, value: str, max_chars: int) -> str:

@@ -21,10 +21,29 @@ QUERY_TEXT_MAX = 1000
 COMPARE_MAX = 50
 
 
-def _has_control(value: str) -> bool:
+def has_control(value: str) -> bool:
     """Control characters, or a lone surrogate (a JSON escape such as \\ud800 without its pair):
     text no UTF-8 file, database or CSV export can hold."""
     return any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+
+
+def lone_surrogate_at(value: Any) -> str | None:
+    """Where in a parsed JSON value a string (or a key) holds a lone surrogate: "'field'" or
+    "'field.sub'" (the value itself: "The body"); None when nowhere."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        texts: list[str] = []
+        if isinstance(item, str):
+            texts = [item]
+        elif isinstance(item, dict):
+            texts = list(item)
+            stack.extend((child, f"{path}.{key}" if path else str(key)) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, path) for child in item)
+        if any(0xD800 <= ord(ch) <= 0xDFFF for text in texts for ch in text):
+            return f"'{path}'" if path else "The body"
+    return None
 
 
 def experiment_name(value: Any) -> str:
@@ -33,7 +52,7 @@ def experiment_name(value: Any) -> str:
         raise ValueError(f"An experiment name must be non-empty text, not {value!r}.")
     if len(value) > EXPERIMENT_MAX:
         raise ValueError(f"An experiment name has at most {EXPERIMENT_MAX} characters, not {len(value)}.")
-    if _has_control(value):
+    if has_control(value):
         raise ValueError("An experiment name cannot hold line breaks, other control characters or lone surrogates.")
     return value
 
@@ -45,7 +64,7 @@ def tag(value: Any) -> str:
     stripped = value.strip()
     if len(stripped) > TAG_MAX:
         raise ValueError(f"A tag has at most {TAG_MAX} characters: {stripped[:TAG_MAX]!r}... has {len(stripped)}.")
-    if _has_control(stripped):
+    if has_control(stripped):
         raise ValueError(f"A tag cannot hold line breaks, other control characters or lone surrogates: {stripped!r}.")
     return stripped
 
@@ -85,7 +104,7 @@ def metrics(values: Any) -> dict[str, float]:
         raise ValueError(f"metrics must be an object of names to numbers, not {values!r}.")
     checked: dict[str, float] = {}
     for name, value in values.items():
-        if not isinstance(name, str) or not name.strip() or len(name) > METRIC_NAME_MAX or _has_control(name):
+        if not isinstance(name, str) or not name.strip() or len(name) > METRIC_NAME_MAX or has_control(name):
             raise ValueError(f"A metric name must be 1 to {METRIC_NAME_MAX} characters on one line, not {name!r}.")
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValueError(f"The metric {name!r} must be a finite number, not {value!r}.")

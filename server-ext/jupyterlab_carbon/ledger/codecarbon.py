@@ -113,7 +113,6 @@ MAX_EPOCH_S: Final = 1e11
 # A cell holds a name, a path, a number or a short JSON value: the longest an export writes is
 # the metrics (64 names of 64 characters and their numbers, ~6,000 characters).
 MAX_CELL_CHARS: Final = 16384
-CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 IMPORTED: Final = "imported"
 CODECARBON_SOURCE: Final = "CodeCarbon"
 STATUSES: Final = ("ok", "error", "interrupted")
@@ -391,7 +390,7 @@ class _Row:
                 continue  # ignored, never stored
             if len(value) > MAX_CELL_CHARS:
                 raise self.problem(column, f"{len(value)} characters; a cell holds at most {MAX_CELL_CHARS}")
-            if CONTROL.search(value):
+            if checks.has_control(value):
                 raise self.problem(column, "the cell holds line breaks or other control characters")
 
     def problem(self, column: str, problem: str) -> ImportProblem:
@@ -453,11 +452,8 @@ class _Row:
             raise self.problem(column, f"{raw[:40]!r} is not JSON; it must be {what}") from None
         if not isinstance(value, expected):
             raise self.problem(column, f"{raw[:40]!r} is not {what}")
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            problem = "the JSON holds a lone surrogate (an escape such as \\ud800 without its pair)"
-            raise self.problem(column, problem) from None
+        if checks.lone_surrogate_at(value) is not None:
+            raise self.problem(column, "the JSON holds a lone surrogate (an escape such as \\ud800 without its pair)")
         return value
 
 
