@@ -15,7 +15,7 @@ from jupyter_server.base.handlers import APIHandler
 
 from ..config import CarbonConfig
 from ..ledger import Ledger
-from ..ledger.annotations import lone_surrogate_at
+from ..ledger.annotations import CONTROL, lone_surrogate_at
 from ..sampler import Sampler
 
 P = ParamSpec("P")
@@ -24,9 +24,6 @@ T = TypeVar("T")
 # The verbs a resource may implement; tornado answers the others with 405 before any handler code.
 VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
-# Control characters have no place in a name, filter or tag (and PostgreSQL refuses NUL in text);
-# nor has a lone surrogate (a JSON escape such as \ud800 without its pair), which no UTF-8 text holds.
-CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 # A JSON escape of a surrogate (paired ones are joined into one character by json.loads).
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

@@ -7,6 +7,7 @@ handlers answer it as a 400.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,12 +20,14 @@ NOTE_MAX = 4000
 METRIC_NAME_MAX = 64
 QUERY_TEXT_MAX = 1000
 COMPARE_MAX = 50
+# A lone surrogate is a JSON escape such as \ud800 without its pair: no UTF-8 text holds one.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Control characters, or a lone surrogate: text no UTF-8 file, database or CSV export can hold.
+CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def has_control(value: str) -> bool:
-    """Control characters, or a lone surrogate (a JSON escape such as \\ud800 without its pair):
-    text no UTF-8 file, database or CSV export can hold."""
-    return any(ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    return CONTROL.search(value) is not None
 
 
 def lone_surrogate_at(value: Any) -> str | None:
@@ -41,7 +44,7 @@ def lone_surrogate_at(value: Any) -> str | None:
             stack.extend((child, f"{path}.{key}" if path else str(key)) for key, child in item.items())
         elif isinstance(item, list):
             stack.extend((child, path) for child in item)
-        if any(0xD800 <= ord(ch) <= 0xDFFF for text in texts for ch in text):
+        if any(SURROGATE.search(text) for text in texts):
             return f"'{path}'" if path else "The body"
     return None
 
@@ -92,7 +95,7 @@ def note(value: Any) -> str | None:
         raise ValueError(f"A note must be text or null, not {type(value).__name__}.")
     if len(value) > NOTE_MAX:
         raise ValueError(f"A note has at most {NOTE_MAX} characters, not {len(value)}.")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+    if SURROGATE.search(value):
         raise ValueError("A note cannot hold lone surrogates (text that is not valid Unicode).")
     # PostgreSQL refuses NUL in text.
     return value.replace("\x00", "\ufffd") if value.strip() else None
