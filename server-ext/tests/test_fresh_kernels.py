@@ -13,6 +13,7 @@ from typing import Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.session import Session
+from tornado.simple_httpclient import HTTPTimeoutError
 
 from .test_executions import KernelChannel, runs_for
 
@@ -29,9 +30,15 @@ async def _stop(jp_fetch: Any, kernel_id: str) -> None:
     await jp_fetch("api", "kernels", kernel_id, method="DELETE")
 
 
-async def _over_websocket(jp_fetch: Any, jp_ws_fetch: Any) -> tuple[str, str]:
+async def _over_websocket(jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any) -> tuple[str, str]:
     kernel_id = await _start(jp_fetch)
-    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    ports = _ports(jp_serverapp.kernel_manager.get_kernel(kernel_id).get_connection_info())
+    try:
+        channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    except HTTPTimeoutError:
+        if _never_started(jp_serverapp, kernel_id, ports):  # the same race as over ZMQ, below
+            raise KernelNeverStarted(kernel_id) from None
+        raise
     msg_id = channel.send_execute("x = 6 * 7")
     await channel.wait_idle(msg_id)
     channel.ws.close()
@@ -124,8 +131,10 @@ async def _in_batches(make: Any, stop: Any) -> list[tuple[str, str]]:
     return sent
 
 
-async def test_first_cell_over_the_websocket_of_fresh_kernels(jp_fetch: Any, jp_ws_fetch: Any) -> None:
-    sent = await _in_batches(lambda: _over_websocket(jp_fetch, jp_ws_fetch), lambda k: _stop(jp_fetch, k))
+async def test_first_cell_over_the_websocket_of_fresh_kernels(
+    jp_fetch: Any, jp_ws_fetch: Any, jp_serverapp: Any
+) -> None:
+    sent = await _in_batches(lambda: _over_websocket(jp_fetch, jp_ws_fetch, jp_serverapp), lambda k: _stop(jp_fetch, k))
     await _check_recorded(jp_fetch, sent)
 
 
