@@ -7,11 +7,18 @@ one merge, on both sides. Light: no IPython, no server.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 # Keys kept as they come in a run record's ``extra``.
 EXTRA_KEYS = ("budget", "per", "repeat", "flops", "flops_declared")
+# A kernel's annotation is kept in the run's ``extra`` and sent with every listing of the run:
+# one may weigh this much as JSON and nest this deep, and a run keeps this many sub-windows.
+MAX_ANNOTATION_CHARS = 65_536
+MAX_ANNOTATION_DEPTH = 8
+MAX_WINDOWS = 1_000
 
 
 @dataclass
@@ -79,11 +86,45 @@ def checked_update(update: Any) -> dict[str, Any]:
         elif key == "windows":
             if not isinstance(value, list) or not all(isinstance(w, dict) for w in value):
                 raise ValueError("windows must be a list of objects")
-            checked[key] = value
+            checked[key] = _stored_json(value, key)
         elif key in EXTRA_KEYS:
             if not isinstance(value, dict):
                 raise ValueError(f"{key} must be an object")
-            checked[key] = value
+            checked[key] = _stored_json(value, key)
         else:
             raise ValueError(f"unknown annotation {key!r}")
+    count = checked.get("flops", {}).get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int | float) or count < 0):
+        raise ValueError(f"flops.count must be a number of at least 0, not {count!r}")
     return checked
+
+
+def _stored_json(value: Any, key: str) -> Any:
+    """``value`` if the ledger can store and every listing send it: finite numbers a float can
+    hold, text without lone surrogates, bounded depth and size; ValueError naming what is wrong."""
+    from .ledger.annotations import lone_surrogate_at
+
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_ANNOTATION_DEPTH:
+            raise ValueError(f"{key} nests deeper than {MAX_ANNOTATION_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            try:
+                finite = math.isfinite(float(item))
+            except OverflowError:
+                finite = False
+            if not finite:
+                raise ValueError(f"{key} holds a number no float can hold: {str(item)[:40]}")
+        elif not (item is None or isinstance(item, bool | str)):
+            raise ValueError(f"{key} holds a {type(item).__name__}, not JSON")
+    where = lone_surrogate_at({key: value})
+    if where is not None:
+        raise ValueError(f"{where} holds a lone surrogate (half of a UTF-16 pair)")
+    if len(json.dumps(value)) > MAX_ANNOTATION_CHARS:
+        raise ValueError(f"{key} weighs more than {MAX_ANNOTATION_CHARS:,} characters as JSON")
+    return value

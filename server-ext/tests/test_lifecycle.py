@@ -94,6 +94,27 @@ def test_a_server_crash_mid_cell_is_marked_at_the_next_start(live_server: LiveSe
     assert "server-crash" in server.log()
 
 
+def test_a_silent_execution_leaves_a_trace_of_a_server_crash(live_server: LiveServer) -> None:
+    """A silent request broadcasts no input: it is stored as running shortly after its start."""
+    server = live_server.start()
+    kernel_id, client = server.start_kernel()
+    msg_id = client.execute(LONG_CELL, silent=True)
+    server.wait_running(kernel_id)
+    time.sleep(0.5)
+    client.stop_channels()
+    server.stop(signal.SIGKILL)
+
+    server.start()
+    deadline = time.monotonic() + 20
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not runs:
+        runs = server.runs(kernel_id=kernel_id)
+        time.sleep(0.2)
+    [crashed] = runs
+    assert crashed["msg_id"] == msg_id and crashed["status"] == "interrupted"
+    assert {"server-crash", "end-unknown"} <= set(crashed["flags"])
+
+
 def test_a_clean_stop_mid_cell_records_server_shutdown_and_closes_the_ledger(live_server: LiveServer) -> None:
     server = live_server.start()
     kernel_id, client = server.start_kernel()

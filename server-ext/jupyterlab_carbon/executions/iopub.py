@@ -224,10 +224,12 @@ class IOPubSubscription:
 
 
 class ProcessExitWatch:
-    """Notes the moment a kernel process exits (Linux pidfd), so a crash's window ends there."""
+    """Notes the moment a kernel process exits (Linux pidfd), so a crash's window ends there,
+    and calls ``on_exit`` then."""
 
-    def __init__(self, pid: int | None) -> None:
+    def __init__(self, pid: int | None, on_exit: Callable[[], None] | None = None) -> None:
         self.exited_at: float | None = None
+        self._on_exit = on_exit
         self._fd: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         if pid is None or not hasattr(os, "pidfd_open"):
@@ -245,6 +247,8 @@ class ProcessExitWatch:
         if self.exited_at is None:
             self.exited_at = time.time()
         self.close()
+        if self._on_exit is not None:
+            self._on_exit()
 
     def close(self) -> None:
         if self._fd is not None:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..ledger.store import RUNNING
@@ -33,6 +33,8 @@ GROUP_S = 0.05
 # than MAX_DEFER_S after the oldest job, which bounds how late a run is stored.
 QUIET_S = 0.05
 MAX_DEFER_S = 2.0
+# The flag of a run whose annotations (%%carbon, the run API) could not be kept in its record.
+NOTES_DROPPED = "annotations-dropped"
 
 
 class RunLedger(Protocol):
@@ -176,7 +178,7 @@ class Recorder:
                 if isinstance(job, Started) and job.base["run_id"] not in ended:
                     started.append(self._running_record(job))
                 elif isinstance(job, Finished):
-                    finished.append(self._final_record(job))
+                    finished.append(self._final_or_plain_record(job))
                 elif isinstance(job, CloseCrashed):
                     self._close_crashed(job)
             except Exception:
@@ -226,6 +228,17 @@ class Recorder:
             extra={"server": job.base["server"]},
             **self._code_fields(job.code),
         )
+
+    def _final_or_plain_record(self, job: Finished) -> RunRecord:
+        """The run's record; should what the user attached break it, the run without it, flagged."""
+        try:
+            return self._final_record(job)
+        except Exception:
+            if job.base.get("notes") is None:
+                raise
+            self.log.exception("jupyterlab-carbon: run %s recorded without its annotations", job.base["run_id"])
+            plain = replace(job, base={**job.base, "notes": None}, flags=[*job.flags, NOTES_DROPPED])
+            return self._final_record(plain)
 
     def _final_record(self, job: Finished) -> RunRecord:
         start, end = job.start.result(), job.end.result()

@@ -34,7 +34,7 @@ from ..kernel.channel import WATCHED_ENV
 from ..measurement import Edge, read_edge
 from ..process_tree import ProcessTree
 from ..records import RunRecord
-from ..run_notes import RunNotes, checked_update
+from ..run_notes import MAX_WINDOWS, RunNotes, checked_update
 from ..sampler import Sampler
 from .budget import FLAG as BUDGET_FLAG
 from .budget import Budget, BudgetCheck, BudgetGuard
@@ -46,6 +46,12 @@ KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_action
 SESSION_TTL_S = 5.0
 # How many finished executions per kernel are remembered, so a repeated idle is not recorded twice.
 FINISHED_MEMORY = 256
+# An execution whose input is not broadcast (a silent request, or its execute_input missed) is
+# stored as running this long after its start, not at its input (which may never come).
+STORE_UNSEEN_INPUT_S = 0.05
+# After a kernel's process exits, its last messages may still be queued: what is still running
+# this long after is taken to have died with it.
+EXIT_GRACE_S = 0.2
 
 
 @dataclass
@@ -77,7 +83,13 @@ class SessionInfo:
 class KernelWatch:
     """One kernel: its IOPub subscription, process tree, executions in flight."""
 
-    def __init__(self, kernel_id: str, manager: Any, on_event: Callable[[str, IOPubEvent], None]) -> None:
+    def __init__(
+        self,
+        kernel_id: str,
+        manager: Any,
+        on_event: Callable[[str, IOPubEvent], None],
+        on_exit: Callable[[str], None] | None = None,
+    ) -> None:
         self.kernel_id = kernel_id
         self.manager = manager
         self.pending: dict[str, PendingExecution] = {}
@@ -89,6 +101,7 @@ class KernelWatch:
         self.session_refresh: asyncio.Task[None] | None = None
         self.last_edge: Future[Edge] | None = None  # the latest edge read, a late start's best start
         self._on_event = on_event
+        self._on_exit = on_exit
         self.subscription: IOPubSubscription | None = None
         self.exit_watch: ProcessExitWatch | None = None
         self.tree: ProcessTree
@@ -104,7 +117,8 @@ class KernelWatch:
         """(Re)subscribe after a start or restart; the process may be a new one."""
         self.close()
         self.tree = ProcessTree(self.pid)
-        self.exit_watch = ProcessExitWatch(self.pid)
+        on_exit = functools.partial(self._on_exit, self.kernel_id) if self._on_exit is not None else None
+        self.exit_watch = ProcessExitWatch(self.pid, on_exit)
         self.subscribe()
 
     def subscribe(self) -> None:
@@ -299,7 +313,7 @@ class ExecutionWatcher:
             return False
         try:
             manager = self._kernels.get_kernel(kernel_id)
-            watch = KernelWatch(kernel_id, manager, self._on_iopub)
+            watch = KernelWatch(kernel_id, manager, self._on_iopub, self._process_exited)
         except Exception as err:  # a kernel that vanished or cannot be reached must not break the server
             self._log.warning("jupyterlab-carbon: cannot watch kernel %s: %s", kernel_id, err)
             return False
@@ -354,6 +368,19 @@ class ExecutionWatcher:
             self._watches.pop(kernel_id, None)
             watch.close()
 
+    def _process_exited(self, kernel_id: str) -> None:
+        """A kernel's process exited. A restart or shutdown under way closes what ran with its
+        own reason; otherwise, what still runs after EXIT_GRACE_S died with the process, whether
+        or not a restarter (which notices within 3 s, if the server has one) brings it back."""
+        if self._loop is not None:
+            self._loop.call_later(EXIT_GRACE_S, self._crashed_unless_explained, kernel_id)
+
+    def _crashed_unless_explained(self, kernel_id: str) -> None:
+        watch = self._watches.get(kernel_id)
+        if watch is None or watch.stopping is not None or watch.died_at() is None:
+            return  # shut down, being restarted, or already watching a new process
+        self._interrupt_pending(watch, "kernel-crash")
+
     async def _on_kernel_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         """The server's kernel_actions events: kernels started or restarted by other paths."""
         kernel_id, action = data.get("kernel_id"), data.get("action")
@@ -389,11 +416,14 @@ class ExecutionWatcher:
         if watch is None or event.parent_type != "execute_request" or event.parent_id is None:
             return
         msg_id, content = event.parent_id, event.content or {}
-        if msg_id in watch.finished:
-            return  # a message after the idle (or a repeated idle): the run is recorded
         kind = event.msg_type
+        state = content.get("execution_state") if kind == "status" else None
+        if msg_id in watch.finished:
+            if state != "busy":
+                return  # a message after the idle (or a repeated idle): the run is recorded
+            # A kernel says busy once per request: a client reused the msg_id for a new execution.
+            del watch.finished[msg_id]
         if kind == "status":
-            state = content.get("execution_state")
             if state == "busy" and msg_id not in watch.pending:
                 self._close_idle_missed(watch, event)
                 self._begin(watch, msg_id, event.date, subshell=event.parent_subshell)
@@ -412,8 +442,10 @@ class ExecutionWatcher:
             pending = self._begin(watch, msg_id, event.date, late=True, subshell=event.parent_subshell)
         pending.last_seen = event.date
         if kind == "execute_input":
-            pending.code = content.get("code")
-            pending.execution_count = content.get("execution_count")
+            code, count = content.get("code"), content.get("execution_count")
+            # A raw ZMQ client can send any JSON as code: the kernel fails it, the run stays.
+            pending.code = code if isinstance(code, str) else None
+            pending.execution_count = count if isinstance(count, int) and not isinstance(count, bool) else None
             self._store_start(watch, pending)
         elif kind == "error":
             interrupted = content.get("ename") == "KeyboardInterrupt"
@@ -427,6 +459,8 @@ class ExecutionWatcher:
         data = content.get("data")
         try:
             update = checked_update(data.get("carbon") if isinstance(data, dict) else None)
+            if pending.notes is not None and len(pending.notes.windows) + len(update.get("windows", ())) > MAX_WINDOWS:
+                raise ValueError(f"a run keeps at most {MAX_WINDOWS:,} windows")
         except ValueError as err:
             self._log.warning("jupyterlab-carbon: kernel %s sent an annotation not kept: %s", watch.kernel_id, err)
             return
@@ -482,6 +516,8 @@ class ExecutionWatcher:
         watch.pending[msg_id] = pending
         watch.last_edge = edge
         self._refresh_session(watch)
+        if self._loop is not None:
+            self._loop.call_later(STORE_UNSEEN_INPUT_S, self._store_start, watch, pending)
         for listener in self._start_listeners:
             listener(watch.kernel_id, msg_id, started_at)
         return pending
@@ -564,8 +600,9 @@ class ExecutionWatcher:
         }
 
     def _store_start(self, watch: KernelWatch, pending: PendingExecution) -> None:
-        """Store the execution as running, so that a server crash leaves its trace."""
-        if pending.stored:
+        """Store the execution as running, so that a server crash leaves its trace (at its input,
+        or STORE_UNSEEN_INPUT_S after its start; once, and not after it ended)."""
+        if pending.stored or watch.pending.get(pending.msg_id) is not pending:
             return
         pending.stored = True
         self._recorder.expect()
