@@ -82,6 +82,12 @@ class CarbonConfig(Configurable):
         help="Keep the first line of each cell's code in the ledger (shown in the run list). False keeps "
         "code out of the ledger.",
     )
+    running_checkpoint_s = Float(
+        30.0,
+        config=True,
+        help="Seconds between two updates of a running execution's row in the ledger with what it "
+        "has used so far, so that a server killed mid-cell leaves that much of its window measured.",
+    )
     push_period_s = Float(
         1.0,
         config=True,

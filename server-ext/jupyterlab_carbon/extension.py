@@ -68,6 +68,7 @@ class CarbonExtensionApp(ExtensionApp):
             kernel_env={LEDGER_URL_ENV: config.ledger_url} if config.ledger_url else None,
             autoload_magic=config.autoload_magic,
             predictions=memo.take,
+            checkpoint_s=config.running_checkpoint_s,
         )
         collector = CarbonCollector(sampler)
         watcher.add_run_listener(collector.add_run)

@@ -152,3 +152,52 @@ async def test_a_cell_that_ended_before_a_restart_is_not_flagged(jp_fetch: Any, 
     assert sorted(r["msg_id"] for r in runs) == sorted(sent)
     for run in runs:
         assert run["status"] == "ok" and "kernel-restart" not in run["flags"], run["flags"]
+
+
+@pytest.fixture
+def checkpointing_server(tmp_path: Path, live_powercap: FakePowercap) -> Any:
+    server = LiveServer(tmp_path / "server", live_powercap.root, running_checkpoint_s=0.5)
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+def test_a_server_crash_keeps_what_was_measured_of_the_running_cell(checkpointing_server: LiveServer) -> None:
+    server = checkpointing_server.start()
+    kernel_id, client = server.start_kernel()
+    msg_id = client.execute("x = 0\nwhile True:\n    x += 1")  # CPU-bound: the kernel's share is not 0
+    server.wait_running(kernel_id)
+    time.sleep(3.0)
+    client.stop_channels()
+    server.stop(signal.SIGKILL)
+
+    server.start()
+    deadline = time.monotonic() + 20
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not runs:
+        runs = server.runs(kernel_id=kernel_id)
+        time.sleep(0.2)
+    [crashed] = runs
+    assert crashed["msg_id"] == msg_id and crashed["status"] == "interrupted"
+    assert {"server-crash", "end-unknown"} <= set(crashed["flags"])
+    # Measured up to the last checkpoint before the kill (every 0.5 s), not an empty window.
+    assert 1.5 <= crashed["duration_s"] <= 3.5, crashed
+    assert crashed["node_j"] > 0 and crashed["attributed_j"] > 0
+    assert crashed["impact"] and crashed["impact"]["gco2e"] > 0
+    _, totals = server.request("GET", f"/carbon/totals?kernel_id={kernel_id}")
+    assert totals["runs"] == 1 and totals["attributed_j"] == pytest.approx(crashed["attributed_j"])
+
+
+def test_checkpoints_leave_one_final_record(checkpointing_server: LiveServer) -> None:
+    server = checkpointing_server.start()
+    kernel_id, client = server.start_kernel()
+    msg_id = client.execute("import time\ntime.sleep(2.2)")
+    client.get_shell_msg(timeout=30)
+    deadline = time.monotonic() + 20
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not runs:
+        runs = server.runs(kernel_id=kernel_id)
+        time.sleep(0.2)
+    time.sleep(1.0)  # no late checkpoint turns it back into a running row
+    [run] = server.runs(kernel_id=kernel_id)
+    assert run["msg_id"] == msg_id and run["status"] == "ok" and run["duration_s"] == pytest.approx(2.2, abs=0.3)
+    client.stop_channels()

@@ -70,6 +70,19 @@ class Finished:
 
 
 @dataclass
+class Progress:
+    """A running execution measured so far (its row updated, for a crash to leave that much)."""
+
+    base: dict[str, Any]
+    code: str | None
+    execution_count: int | None
+    flags: list[str]
+    at: float
+    start: Future[Edge]
+    now: Future[Edge]
+
+
+@dataclass
 class CloseCrashed:
     server: dict[str, Any]
     alive: Callable[[dict[str, Any]], bool]
@@ -80,7 +93,7 @@ class _Stop:
     pass
 
 
-Job = Started | Finished | CloseCrashed | _Stop
+Job = Started | Progress | Finished | CloseCrashed | _Stop
 
 
 @dataclass
@@ -123,6 +136,9 @@ class Recorder:
         self._jobs.put(Started(base, code, execution_count, flags))
 
     def finished(self, job: Finished) -> None:
+        self._jobs.put(job)
+
+    def progress(self, job: Progress) -> None:
         self._jobs.put(job)
 
     def close_crashed(self, server: dict[str, Any], alive: Callable[[dict[str, Any]], bool]) -> None:
@@ -170,19 +186,21 @@ class Recorder:
                 return
 
     def _process(self, jobs: list[Job]) -> None:
-        started: list[RunRecord] = []
+        running: dict[str, RunRecord] = {}  # by run id: a later row of a run replaces an earlier
         finished: list[RunRecord] = []
         ended = {job.base["run_id"] for job in jobs if isinstance(job, Finished)}
         for job in jobs:
             try:
-                if isinstance(job, Started) and job.base["run_id"] not in ended:
-                    started.append(self._running_record(job))
+                if isinstance(job, Started | Progress) and job.base["run_id"] not in ended:
+                    record = self._running_record(job) if isinstance(job, Started) else self._progress_record(job)
+                    running[record.run_id] = record
                 elif isinstance(job, Finished):
                     finished.append(self._final_or_plain_record(job))
                 elif isinstance(job, CloseCrashed):
                     self._close_crashed(job)
             except Exception:
                 self.log.exception("jupyterlab-carbon: could not record an execution")
+        started = list(running.values())
         try:
             self.ledger.write_batch(started, finished)
         except Exception:
@@ -227,6 +245,17 @@ class Recorder:
             execution_count=job.execution_count,
             extra={"server": job.base["server"]},
             **self._code_fields(job.code),
+        )
+
+    def _progress_record(self, job: Progress) -> RunRecord:
+        """The running row with the window measured up to ``job.at`` (ended_at is then)."""
+        measured = measure_window(self.sampler, job.start.result(), job.now.result(), job.base["started_at"], job.at)
+        record = self._running_record(Started(job.base, job.code, job.execution_count, job.flags))
+        return replace(
+            record,
+            **measured.record_fields(),
+            flags=sorted({*job.flags, *measured.flags}),
+            impact=self.impact(measured.attributed_j) if self.impact is not None else None,
         )
 
     def _final_or_plain_record(self, job: Finished) -> RunRecord:

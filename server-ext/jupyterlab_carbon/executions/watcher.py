@@ -39,7 +39,7 @@ from ..sampler import Sampler
 from .budget import FLAG as BUDGET_FLAG
 from .budget import Budget, BudgetCheck, BudgetGuard
 from .iopub import IOPubEvent, IOPubSubscription, ProcessExitWatch, timestamp
-from .recorder import Finished, Recorder, RunLedger
+from .recorder import Finished, Progress, Recorder, RunLedger
 
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
 # A kernel's notebook path is looked up again after this many seconds (a rename shows then).
@@ -167,10 +167,12 @@ class ExecutionWatcher:
         kernel_env: dict[str, str] | None = None,
         autoload_magic: bool = True,
         predictions: Callable[[str, str], dict[str, Any] | None] | None = None,
+        checkpoint_s: float = 30.0,
     ) -> None:
         """``kernel_env``: variables given to the kernels this server starts (the ledger's URL);
         ``autoload_magic``: load ``%%carbon`` in the IPython kernels that run this Python;
-        ``predictions(kernel_id, code_hash)``: the prediction shown before that code ran, if any."""
+        ``predictions(kernel_id, code_hash)``: the prediction shown before that code ran, if any;
+        ``checkpoint_s``: how often a running execution's row is updated with what it used so far."""
         self._kernels = kernel_manager
         self._kernel_env = {WATCHED_ENV: "1", **(kernel_env or {})}
         self._autoload_magic = autoload_magic
@@ -196,6 +198,8 @@ class ExecutionWatcher:
         )
         self._budgets = BudgetGuard(sampler, self._edges, impact, self._interrupt, log)
         self._budget_listeners: list[BudgetListener] = []
+        self._checkpoint_s = checkpoint_s
+        self._checkpoints: asyncio.TimerHandle | None = None
 
     def _launch_options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """A kernel start's arguments, with the environment that tells the kernel it is watched
@@ -304,6 +308,8 @@ class ExecutionWatcher:
             self.watch(kernel_id)
         self._recorder.start(loop)
         self._recorder.close_crashed(self._server, _server_alive)
+        if self._checkpoint_s > 0:
+            self._checkpoints = loop.call_later(self._checkpoint_s, self._checkpoint)
 
     def watch(self, kernel_id: str) -> bool:
         """Subscribe to a kernel's IOPub; False when the server does not list the kernel (yet)."""
@@ -562,6 +568,26 @@ class ExecutionWatcher:
 
     # -- recording ------------------------------------------------------------------------
 
+    def _checkpoint(self) -> None:
+        """Measure every execution stored as running for checkpoint_s or more, up to now, into
+        its row: a server killed mid-cell then leaves that much of the window measured."""
+        now = time.time()
+        for watch in self._watches.values():
+            for pending in watch.pending.values():
+                if pending.stored and now - pending.started_at >= self._checkpoint_s:
+                    self._store_progress(watch, pending, now)
+        if self._loop is not None:
+            self._checkpoints = self._loop.call_later(self._checkpoint_s, self._checkpoint)
+
+    def _store_progress(self, watch: KernelWatch, pending: PendingExecution, at: float) -> None:
+        edge = self._edge(watch.tree, True)
+        self._recorder.expect()
+        progress = Progress(
+            self._record_base(watch, pending), pending.code, pending.execution_count, list(pending.flags),
+            at, pending.start, edge,
+        )  # fmt: skip
+        self._recorder.progress(progress)
+
     def _refresh_session(self, watch: KernelWatch) -> None:
         """Look the kernel's notebook up at most every SESSION_TTL_S (not once per cell)."""
         fresh = watch.session is not None and time.monotonic() - watch.session.fetched_at < SESSION_TTL_S
@@ -656,6 +682,9 @@ class ExecutionWatcher:
 
     async def close(self) -> None:
         """Undo every hook, close what is still running as ``server-shutdown``, store it all."""
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+            self._checkpoints = None
         if self._event_logger is not None:
             self._event_logger.remove_listener(schema_id=KERNEL_ACTIONS_SCHEMA, listener=self._on_kernel_event)
             self._event_logger = None

@@ -264,8 +264,9 @@ class Ledger:
 
         One commit for everything queued: the watcher groups what arrived while the previous
         commit was being made, and nothing is reported recorded before its commit returns. A
-        final record replaces the ``running`` row of the same run id; a run id already final is
-        left as it is (a record is final once written). A handful of statements per group, not
+        record replaces the ``running`` row of the same run id (a final one, or a running one
+        measured further); a run id already final is left as it is (a record is final once
+        written). A handful of statements per group, not
         per record: a burst of short cells must cost the server little. The runs' search text
         and bucket totals are written in the same transaction.
         """
@@ -274,16 +275,13 @@ class Ledger:
         ids = [record.run_id for record in (*started, *finished)]
         with self._write() as conn:
             stored = dict(conn.execute(select(RUNS.c.run_id, RUNS.c.status).where(RUNS.c.run_id.in_(ids))).all())
-            replaced = [r.run_id for r in finished if stored.get(r.run_id) == RUNNING]
+            replaced = {run_id for run_id in ids if stored.get(run_id) == RUNNING}
             if replaced:
                 conn.execute(delete(RUNS).where(RUNS.c.run_id.in_(replaced)))
             rows: dict[str, dict[str, Any]] = {}
-            for record in started:
-                if record.run_id not in stored:
-                    rows[record.run_id] = _row(record)
-            for record in finished:
+            for record in (*started, *finished):  # a final record wins over its start
                 if record.run_id not in stored or record.run_id in replaced:
-                    rows[record.run_id] = _row(record)  # a final record wins over its start
+                    rows[record.run_id] = _row(record)
             if rows:
                 conn.execute(insert(RUNS), list(rows.values()))
                 visible = [row for row in rows.values() if row["status"] != RUNNING]
@@ -309,8 +307,9 @@ class Ledger:
     def close_unfinished(self, records: list[RunRecord], flag: str) -> int:
         """Mark running executions as ended by ``flag`` (e.g. ``server-crash``); how many were.
 
-        Their end is unknown (whatever measured them is gone), so the window stays empty and
-        says so with ``end-unknown``; what was known at their start is kept.
+        Their end is unknown (whatever measured them is gone), which ``end-unknown`` says: the
+        window is what the server last measured of it (see ``running_checkpoint_s``), empty if
+        nothing; what was known at their start is kept.
         """
         closed: list[str] = []
         with self._write() as conn:
@@ -319,7 +318,7 @@ class Ledger:
                 changed = conn.execute(
                     update(RUNS)
                     .where(RUNS.c.run_id == record.run_id, RUNS.c.status == RUNNING)
-                    .values(status="interrupted", flags=flags, ended_at=record.started_at, duration_s=0.0)
+                    .values(status="interrupted", flags=flags)
                 ).rowcount
                 if changed:
                     closed.append(record.run_id)
