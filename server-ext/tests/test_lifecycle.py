@@ -94,13 +94,13 @@ def test_a_server_crash_mid_cell_is_marked_at_the_next_start(live_server: LiveSe
     assert "server-crash" in server.log()
 
 
-def test_a_silent_execution_leaves_a_trace_of_a_server_crash(live_server: LiveServer) -> None:
-    """A silent request broadcasts no input: it is stored as running shortly after its start."""
-    server = live_server.start()
+def _killed_mid_cell(server: LiveServer, code: str, run_s: float, silent: bool = False) -> dict[str, Any]:
+    """Start ``server``, run ``code`` for ``run_s``, SIGKILL the server, start it again: the cell's run."""
+    server.start()
     kernel_id, client = server.start_kernel()
-    msg_id = client.execute(LONG_CELL, silent=True)
+    msg_id = client.execute(code, silent=silent)
     server.wait_running(kernel_id)
-    time.sleep(0.5)
+    time.sleep(run_s)
     client.stop_channels()
     server.stop(signal.SIGKILL)
 
@@ -113,6 +113,12 @@ def test_a_silent_execution_leaves_a_trace_of_a_server_crash(live_server: LiveSe
     [crashed] = runs
     assert crashed["msg_id"] == msg_id and crashed["status"] == "interrupted"
     assert {"server-crash", "end-unknown"} <= set(crashed["flags"])
+    return crashed
+
+
+def test_a_silent_execution_leaves_a_trace_of_a_server_crash(live_server: LiveServer) -> None:
+    """A silent request broadcasts no input: it is stored as running shortly after its start."""
+    _killed_mid_cell(live_server, LONG_CELL, 0.5, silent=True)
 
 
 def test_a_clean_stop_mid_cell_records_server_shutdown_and_closes_the_ledger(live_server: LiveServer) -> None:
@@ -162,23 +168,10 @@ def checkpointing_server(tmp_path: Path, live_powercap: FakePowercap) -> Any:
 
 
 def test_a_server_crash_keeps_what_was_measured_of_the_running_cell(checkpointing_server: LiveServer) -> None:
-    server = checkpointing_server.start()
-    kernel_id, client = server.start_kernel()
-    msg_id = client.execute("x = 0\nwhile True:\n    x += 1")  # CPU-bound: the kernel's share is not 0
-    server.wait_running(kernel_id)
-    time.sleep(3.0)
-    client.stop_channels()
-    server.stop(signal.SIGKILL)
-
-    server.start()
-    deadline = time.monotonic() + 20
-    runs: list[dict[str, Any]] = []
-    while time.monotonic() < deadline and not runs:
-        runs = server.runs(kernel_id=kernel_id)
-        time.sleep(0.2)
-    [crashed] = runs
-    assert crashed["msg_id"] == msg_id and crashed["status"] == "interrupted"
-    assert {"server-crash", "end-unknown"} <= set(crashed["flags"])
+    # CPU-bound, so that the kernel's share is not 0.
+    crashed = _killed_mid_cell(checkpointing_server, "x = 0\nwhile True:\n    x += 1", 3.0)
+    kernel_id = crashed["kernel_id"]
+    server = checkpointing_server
     # Measured up to the last checkpoint before the kill (every 0.5 s), not an empty window.
     assert 1.5 <= crashed["duration_s"] <= 3.5, crashed
     assert crashed["node_j"] > 0 and crashed["attributed_j"] > 0
