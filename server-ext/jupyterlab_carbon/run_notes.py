@@ -87,6 +87,10 @@ def checked_update(update: Any) -> dict[str, Any]:
             if not isinstance(value, list) or not all(isinstance(w, dict) for w in value):
                 raise ValueError("windows must be a list of objects")
             checked[key] = _stored_json(value, key)
+        elif key == "status":
+            if value != "error":
+                raise ValueError(f"status can only be 'error', not {value!r}")
+            checked[key] = value
         elif key in EXTRA_KEYS:
             if not isinstance(value, dict):
                 raise ValueError(f"{key} must be an object")

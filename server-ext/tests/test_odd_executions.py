@@ -143,3 +143,14 @@ async def test_a_kernel_killed_with_no_restarter_ends_its_cell_as_a_crash(
     assert run["msg_id"] == msg_id and run["status"] == "interrupted"
     assert "kernel-crash" in run["flags"]
     assert run["ended_at"] == pytest.approx(killed, abs=0.15)
+
+
+async def test_a_failure_told_only_in_the_reply_is_recorded_as_an_error(jp_fetch: Any, jp_ws_fetch: Any) -> None:
+    """A magic's UsageError is printed to stderr and told in the reply, not broadcast as an error."""
+    kernel_id = await start_kernel(jp_fetch)
+    channel = await KernelChannel.open(jp_ws_fetch, kernel_id)
+    failed, _, _ = await channel.run("%%carbon --no-such-option\npass")
+    ok, _, _ = await channel.run("pass")
+    runs = {r["msg_id"]: r for r in await runs_for(jp_fetch, 2, kernel_id=kernel_id)}
+    assert runs[failed]["status"] == "error" and "errored" in runs[failed]["flags"]
+    assert runs[ok]["status"] == "ok" and "errored" not in runs[ok]["flags"]

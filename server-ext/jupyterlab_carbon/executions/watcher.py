@@ -470,6 +470,9 @@ class ExecutionWatcher:
         except ValueError as err:
             self._log.warning("jupyterlab-carbon: kernel %s sent an annotation not kept: %s", watch.kernel_id, err)
             return
+        if update.get("status") == "error" and pending.status == "ok":
+            pending.status = "error"  # a failure the kernel told only in its reply
+            pending.flags.append("errored")
         if pending.notes is None:
             pending.notes = RunNotes(msg_id=pending.msg_id)
         pending.notes.merge(update)

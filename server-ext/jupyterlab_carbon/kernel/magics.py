@@ -6,6 +6,7 @@ Imports nothing of tornado or the Jupyter server: a kernel only needs the meters
 from __future__ import annotations
 
 import html
+import os
 import shlex
 import sys
 from typing import Any
@@ -16,6 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from ..meters import Diagnosis, MeterConfig, MeterSet, Status, open_meters
 from . import api
 from .cell import run_cell
+from .channel import WATCHED_ENV, publish
 from .history import compare, export, history, last_run
 from .options import USAGE as CELL_USAGE
 from .options import CellOptions, parse_options
@@ -154,3 +156,11 @@ def _declare_flops(shell: Any, options: CellOptions) -> None:
 
 def register_magics(ipython: Any) -> None:
     ipython.register_magics(CarbonMagics)
+    ipython.events.register("post_run_cell", _report_failure)
+
+
+def _report_failure(result: Any) -> None:
+    """Tell the watcher a cell failed: some errors (a magic's UsageError) reach only the reply,
+    which the server does not see, and the run would be recorded ``ok``."""
+    if not result.success and os.environ.get(WATCHED_ENV) == "1":
+        publish({"status": "error"})
