@@ -9,8 +9,8 @@ is the ``execute_request``.
 Recording does not depend on timing: the server does not answer a kernel start (or restart)
 before the watcher's subscription is confirmed, and an execution whose busy was missed anyway
 is recovered from its ``execute_input`` or its idle, flagged ``late-start``, never dropped.
-Every execution is stored when it begins (state ``running``) and completed when it ends, so a
-server crash leaves a trace that the next start marks ``server-crash``.
+Every execution still running 50 ms after it began is stored (state ``running``), completed
+when it ends, so a server crash leaves a trace that the next start marks ``server-crash``.
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_action
 SESSION_TTL_S = 5.0
 # How many finished executions per kernel are remembered, so a repeated idle is not recorded twice.
 FINISHED_MEMORY = 256
-# An execution whose input is not broadcast (a silent request, or its execute_input missed) is
-# stored as running this long after its start, not at its input (which may never come).
-STORE_UNSEEN_INPUT_S = 0.05
+# An execution is stored as running this long after its start: its input (if the kernel
+# broadcasts one: not for a silent request) has come by then, and a shorter cell is stored once,
+# at its end.
+STORE_RUNNING_AFTER_S = 0.05
 # After a kernel's process exits, its last messages may still be queued: what is still running
 # this long after is taken to have died with it.
 EXIT_GRACE_S = 0.2
@@ -452,7 +453,6 @@ class ExecutionWatcher:
             # A raw ZMQ client can send any JSON as code: the kernel fails it, the run stays.
             pending.code = code if isinstance(code, str) else None
             pending.execution_count = count if isinstance(count, int) and not isinstance(count, bool) else None
-            self._store_start(watch, pending)
         elif kind == "error":
             interrupted = content.get("ename") == "KeyboardInterrupt"
             pending.status = "interrupted" if interrupted else "error"
@@ -526,7 +526,7 @@ class ExecutionWatcher:
         watch.last_edge = edge
         self._refresh_session(watch)
         if self._loop is not None:
-            self._loop.call_later(STORE_UNSEEN_INPUT_S, self._store_start, watch, pending)
+            self._loop.call_later(STORE_RUNNING_AFTER_S, self._store_start, watch, pending)
         for listener in self._start_listeners:
             listener(watch.kernel_id, msg_id, started_at)
         return pending
@@ -629,8 +629,8 @@ class ExecutionWatcher:
         }
 
     def _store_start(self, watch: KernelWatch, pending: PendingExecution) -> None:
-        """Store the execution as running, so that a server crash leaves its trace (at its input,
-        or STORE_UNSEEN_INPUT_S after its start; once, and not after it ended)."""
+        """Store the execution as running, so that a server crash leaves its trace (once, and
+        not after it ended)."""
         if pending.stored or watch.pending.get(pending.msg_id) is not pending:
             return
         pending.stored = True
