@@ -112,13 +112,11 @@ export class NotebookSummaries implements IDisposable {
       return;
     }
     this._isDisposed = true;
-    this._model.cells.changed.disconnect(this._onCellsChanged, this);
-    for (const cell of this._cells.values()) {
-      cell.metadataChanged.disconnect(this._onMetadataChanged, this);
-    }
+    // Every connection of this object, to the cell list and each cell, ends here: the notebook
+    // model may be disposed first (a closed tab), its cell list then gone.
+    Signal.clearData(this);
     this._cells.clear();
     this._summaries.clear();
-    Signal.clearData(this);
   }
 
   /** Start following a cell; returns its summary (one metadata read). */

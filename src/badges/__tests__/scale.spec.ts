@@ -167,6 +167,15 @@ describe('NotebookSummaries', () => {
     expect(summaries.level(50)).toBe('high');
   });
 
+  it('is disposed quietly after its notebook model (a closed tab)', () => {
+    const model = notebookWith([10, 20, 30]);
+    const summaries = new NotebookSummaries(model);
+    model.dispose();
+    expect(() => summaries.dispose()).not.toThrow();
+    expect(summaries.isDisposed).toBe(true);
+    expect(summaries.summary('cell-0')).toBeNull();
+  });
+
   it('stops following the notebook once disposed', () => {
     const model = notebookWith([10, 20, 30]);
     const summaries = new NotebookSummaries(model);
