@@ -139,7 +139,7 @@ export class CellBadge extends Widget {
   private _render(): void {
     const trans = this._trans;
     const chip = this._chip;
-    chip.classList.remove('jp-mod-low', 'jp-mod-mid', 'jp-mod-high', 'jp-mod-live', 'jp-mod-modeled');
+    chip.classList.remove('jp-mod-low', 'jp-mod-mid', 'jp-mod-high', 'jp-mod-live', 'jp-mod-modeled', 'jp-mod-cut');
     if (this._live !== null) {
       const elapsed = Math.max(Date.now() / 1000 - this._live.startedAt, 0);
       const text = trans.__(
@@ -177,6 +177,10 @@ export class CellBadge extends Widget {
       }
     }
     const marks: string[] = [];
+    const outcome = Private.outcome(trans, summary);
+    if (outcome) {
+      marks.push(outcome);
+    }
     if (modeled) {
       marks.push(trans.__('modeled'));
     }
@@ -198,6 +202,9 @@ export class CellBadge extends Widget {
     }
     if (modeled) {
       chip.classList.add('jp-mod-modeled');
+    }
+    if (outcome) {
+      chip.classList.add('jp-mod-cut');
     }
     if (this._level) {
       chip.classList.add(`jp-mod-${this._level}`);
@@ -227,6 +234,30 @@ export class CellBadge extends Widget {
 }
 
 namespace Private {
+  /** How a run that did not end well ended, first on its badge; null when it ended well. */
+  export function outcome(trans: TranslationBundle, summary: ICarbonSummary): string | null {
+    if (summary.status === 'error') {
+      return trans.__('failed');
+    }
+    if (summary.status !== 'interrupted') {
+      return null;
+    }
+    const flags = summary.flags;
+    if (flags.includes('kernel-crash') || flags.includes('kernel-died')) {
+      return trans.__('kernel died');
+    }
+    if (flags.includes('kernel-restart')) {
+      return trans.__('cut short by a restart');
+    }
+    if (flags.includes('kernel-shutdown')) {
+      return trans.__('cut short by a shutdown');
+    }
+    if (flags.includes('server-shutdown') || flags.includes('server-crash')) {
+      return trans.__('cut short: the server stopped');
+    }
+    return trans.__('interrupted');
+  }
+
   export function levelWord(trans: TranslationBundle, level: NonNullable<RelativeLevel>): string {
     return level === 'low' ? trans.__('Low') : level === 'mid' ? trans.__('Medium') : trans.__('High');
   }
