@@ -162,22 +162,31 @@ export async function editNote(context: IActionContext, runs: IRun[]): Promise<v
   );
 }
 
-/** Move the runs to the trash, once confirmed. */
-export async function deleteRuns(context: IActionContext, runIds: string[]): Promise<void> {
+/** Move the runs to the trash, once confirmed; the ids that left the list (none if not done). */
+export async function deleteRuns(context: IActionContext, runIds: string[]): Promise<string[]> {
   const { trans } = context;
   const result = await showDialog({
     title: trans._n('Delete %1 run?', 'Delete %1 runs?', runIds.length),
     body: trans.__('The runs go to the trash, from which they can be restored until it is emptied.'),
     buttons: [Dialog.cancelButton({ label: trans.__('Cancel') }), Dialog.warnButton({ label: trans.__('Delete') })]
   });
-  if (result.button.accept) {
-    await attempt(trans.__('The runs were not deleted'), () => context.client.deleteRuns(runIds));
+  if (!result.button.accept) {
+    return [];
   }
+  const done = await attempt(trans.__('The runs were not deleted'), async () => {
+    await context.client.deleteRuns(runIds);
+    return true;
+  });
+  return done ? runIds : [];
 }
 
-/** Take the runs out of the trash. */
-export async function restoreRuns(context: IActionContext, runIds: string[]): Promise<void> {
-  await attempt(context.trans.__('The runs were not restored'), () => context.client.restoreRuns(runIds));
+/** Take the runs out of the trash; the ids that left the list (none if not done). */
+export async function restoreRuns(context: IActionContext, runIds: string[]): Promise<string[]> {
+  const done = await attempt(context.trans.__('The runs were not restored'), async () => {
+    await context.client.restoreRuns(runIds);
+    return true;
+  });
+  return done ? runIds : [];
 }
 
 /** Delete every trashed run for good, once confirmed. */

@@ -375,6 +375,18 @@ export class LedgerListModel implements IDisposable {
     this._selectionChanged.emit();
   }
 
+  /** Deselect these items (runs that left the list). */
+  deselect(ids: Iterable<string>): void {
+    const kept = new Set(this._selection);
+    for (const id of ids) {
+      kept.delete(id);
+    }
+    if (kept.size !== this._selection.size) {
+      this._selection = kept;
+      this._selectionChanged.emit();
+    }
+  }
+
   clearSelection(): void {
     if (this._selection.size > 0) {
       this._clearSelection();

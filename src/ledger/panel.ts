@@ -149,6 +149,13 @@ export class LedgerPanel extends Widget {
     this._scheduleRefresh();
   }
 
+  /** Runs moved to or out of the trash left the list: not selected any more; the keyboard
+   * goes back to the list (a dialog's close leaves it nowhere). */
+  private _left(runIds: string[]): void {
+    this._options.model.deselect(runIds);
+    this._grid.node.focus();
+  }
+
   private _onActivated(_: LedgerGrid, { index }: IRowActivation): void {
     const { app, model, trans } = this._options;
     if (model.showsGroups) {
@@ -234,13 +241,13 @@ export class LedgerPanel extends Widget {
     );
     this._addAction(
       trans.__('Delete…'),
-      () => this._thenRefresh(actions.deleteRuns(context(), runIds())),
+      () => this._thenRefresh(actions.deleteRuns(context(), runIds()).then(gone => this._left(gone))),
       () => runs().length >= 1,
       () => !model.showsGroups && !inTrash()
     );
     this._addAction(
       trans.__('Restore'),
-      () => this._thenRefresh(actions.restoreRuns(context(), runIds())),
+      () => this._thenRefresh(actions.restoreRuns(context(), runIds()).then(gone => this._left(gone))),
       () => runs().length >= 1,
       inTrash
     );

@@ -253,6 +253,21 @@ describe('LedgerListModel', () => {
     expect(model.selection.size).toBe(0);
   });
 
+  it('forgets runs that left the list, even when not every row is loaded', async () => {
+    const source = new FakeSource(ledger(500));
+    const model = new LedgerListModel(source);
+    model.reload();
+    await source.flush();
+    model.select(1);
+    model.select(3, 'range');
+    let changes = 0;
+    model.selectionChanged.connect(() => changes++);
+    model.deselect(['r1', 'r2']); // deleted: they move to the trash
+    expect([...model.selection]).toEqual(['r3']);
+    model.deselect(['nope']);
+    expect(changes).toBe(1);
+  });
+
   it('selects with replace, toggle and range (Shift) from the anchor', async () => {
     const source = new FakeSource(ledger(10));
     const model = new LedgerListModel(source);
