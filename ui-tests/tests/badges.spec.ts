@@ -144,6 +144,12 @@ test('a cell the kernel aborts after an error shows no badge', async ({ page, tm
   const cells = page.locator('.jp-Notebook .jp-CodeCell');
   await expect(cells.nth(0).locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
   await expect(cells.nth(1).locator(CHIP)).toHaveText(FINAL, { timeout: 30000 });
+  // The cell that raised says so first, on the chip (dashed) and to screen readers.
+  await expect(cells.nth(1).locator(`${CHIP} .jp-carbon-Badge-marks`)).toHaveText(/^failed/);
+  await expect(cells.nth(1).locator(CHIP)).toHaveClass(/jp-mod-cut/);
+  await expect(cells.nth(1).locator(CHIP)).toHaveAttribute('aria-label', /failed/);
+  await expect(cells.nth(0).locator(CHIP)).not.toHaveClass(/jp-mod-cut/);
+  await cells.nth(1).screenshot({ path: test.info().outputPath('failed-badge.png') });
   // The server records the aborted request (runs land in groups, within 2 s): by then the
   // first two badges are there, and the third cell, which never ran, has none.
   await page.waitForTimeout(2500);

@@ -178,6 +178,9 @@ test.describe('run ledger sidebar', () => {
     await sidebar.getByRole('button', { name: 'Delete…' }).click();
     await page.locator('.jp-Dialog').getByRole('button', { name: 'Delete' }).click();
     await expect(rows).toHaveCount(2);
+    // The deleted run left the selection, and the keyboard is back on the list.
+    await expect(sidebar.locator('.jp-carbon-Ledger-footer')).not.toContainText('selected');
+    await expect(sidebar.locator('[role="grid"]')).toBeFocused();
 
     await sidebar.getByRole('button', { name: 'Filters', exact: true }).click();
     await sidebar.getByLabel('Trash (deleted runs)').check();
