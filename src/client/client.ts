@@ -46,6 +46,14 @@ function withQuery(path: string, query: Record<string, string | number | undefin
 /** The server extension's URL namespace. */
 export const NAMESPACE = 'carbon';
 
+/**
+ * What a request says when the server has no `carbon/` endpoints at all: Jupyter answers its own
+ * (HTML) 404 page, where every endpoint of the extension answers in JSON.
+ */
+export const SERVER_EXTENSION_MISSING =
+  'The jupyterlab-carbon server extension is not enabled on this Jupyter server. ' +
+  'Run `jupyter server extension enable jupyterlab_carbon`, then restart Jupyter.';
+
 /** An error answered by the server extension, with its JSON message when it sent one. */
 export class CarbonAPIError extends Error {
   constructor(
@@ -215,6 +223,9 @@ namespace Private {
       }
     } catch {
       // Not JSON (a proxy's or Jupyter's HTML error page): fall back to the status line.
+    }
+    if (response.status === 404) {
+      return SERVER_EXTENSION_MISSING;
     }
     return `${response.status} ${response.statusText}`.trim();
   }

@@ -3,7 +3,7 @@ import { Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { ICarbonClient } from '../tokens';
-import { CarbonClient } from './client';
+import { CarbonAPIError, CarbonClient } from './client';
 import { FRONTEND_VERSION, versionMismatchMessage } from './version';
 
 /** Provides the REST client every other plugin talks through. */
@@ -32,6 +32,14 @@ export const versionCheckPlugin: JupyterFrontEndPlugin<void> = {
         }
       },
       (error: Error) => {
+        if (error instanceof CarbonAPIError && error.status === 404) {
+          // Short enough for a notification toast (JupyterLab cuts them at 140 characters).
+          const message = trans.__(
+            'jupyterlab-carbon: the server extension is not enabled. Run `jupyter server extension enable jupyterlab_carbon`, restart Jupyter.'
+          );
+          Notification.error(message, { autoClose: false });
+          return;
+        }
         // The status bar shows an unreachable server; nothing to compare then.
         console.warn('jupyterlab-carbon: the server extension version could not be read', error);
       }

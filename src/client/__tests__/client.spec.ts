@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { CarbonAPIError, CarbonClient, parseEvents, reconnectDelay } from '../client';
+import { CarbonAPIError, CarbonClient, SERVER_EXTENSION_MISSING, parseEvents, reconnectDelay } from '../client';
 
 type FetchArgs = [RequestInfo, RequestInit?];
 
@@ -53,6 +53,20 @@ describe('CarbonClient', () => {
     expect(error).toBeInstanceOf(CarbonAPIError);
     expect(error.status).toBe(502);
     expect(error.message).toBe('502 Bad Gateway');
+  });
+
+  it('says the server extension is missing when Jupyter answers its own 404 page', async () => {
+    const page = '<!DOCTYPE HTML><html><head><title>Jupyter Server</title></head><body>404 : Not Found</body></html>';
+    const client = new CarbonClient(settingsAnswering(404, page, [], 'Not Found'));
+    const error = await client.status().catch(e => e);
+    expect(error).toBeInstanceOf(CarbonAPIError);
+    expect(error.status).toBe(404);
+    expect(error.message).toBe(SERVER_EXTENSION_MISSING);
+    expect(error.message).toContain('jupyter server extension enable jupyterlab_carbon');
+    // An endpoint of the extension answering 404 says what it did not find.
+    const notFound = JSON.stringify({ code: 404, message: 'No run abc' });
+    const run = await new CarbonClient(settingsAnswering(404, notFound, [])).status().catch(e => e);
+    expect(run.message).toBe('No run abc');
   });
 
   it('says only the status when the server gave no reason phrase', async () => {
