@@ -85,6 +85,8 @@ def test_a_long_body_gets_the_live_widget_then_its_final_summary(
     (_, shown), (_, final) = outputs[1], outputs[3]
     assert shown["transient"]["display_id"] == final["transient"]["display_id"]
     assert WIDGET_VIEW in shown["data"] and "Status</th><td>running" in shown["data"]["text/html"]
+    # The final output needs no widget model (gone with the kernel when the notebook is reopened).
+    assert WIDGET_VIEW not in final["data"] and final["data"][final_output.MIME_TYPE]["status"] == "ok"
     # A client without a widget manager keeps the final text and HTML.
     assert final["data"]["text/plain"].startswith("jupyterlab-carbon: experiment 'demo'; ")
     assert "Status</th><td>ok" in final["data"]["text/html"] and "in-kernel" in final["data"]["text/html"]

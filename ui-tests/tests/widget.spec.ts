@@ -39,6 +39,15 @@ for (const theme of ['light', 'dark'] as const) {
     await expect(widget.locator('figcaption')).toContainText('runs of demo: energy');
     await expect(widget.locator('.jp-carbon-Widget-history rect.jp-mod-current')).toHaveCount(1);
     await page.screenshot({ path: test.info().outputPath(`widget-final-${theme}.png`) });
+
+    // Saved and opened again, the final figures are drawn again: the output no longer needs the
+    // widget's model, which does not outlive the kernel.
+    await page.notebook.save();
+    await widget.evaluate(element => element.setAttribute('data-before-reload', ''));
+    await reloadFromDisk(page);
+    const redrawn = page.locator(`${WIDGET}:not([data-before-reload])`);
+    await expect(redrawn.getByRole('status')).toContainText('server record', { timeout: 30000 });
+    await expect(page.getByText('Error displaying widget')).toHaveCount(0);
   });
 }
 

@@ -2,8 +2,9 @@
 
 The kernel only says what it knows (the execution's msg_id, experiment, budget, whether the body
 is still running, and its own measurement when it made one). The view follows the server's live
-power and run events for that msg_id in the browser. The synced state is a summary only (no
-power traces), so a saved notebook stays small.
+power and run events for that msg_id in the browser while the body runs; at its end the output
+becomes the final figures under the labextension's own MIME type (``final_output``), which a
+saved notebook keeps and draws again without a widget model.
 
 Where no widget manager renders it (nbconvert, a console, clients without widgets), the output
 is the ``_repr_mimebundle_`` fallback: a line of text and an escaped HTML table.
@@ -75,7 +76,11 @@ class CarbonWidget(Widget):  # type: ignore[misc]  # an untyped base class
             self.status = status
         handle = getattr(self, "_handle", None)
         if handle is not None:
-            handle.update(self)
+            # The output becomes the final figures under the labextension's own MIME type, as a
+            # short body's: a saved notebook draws them again, where the widget's model, gone
+            # with the kernel, would leave "Error displaying widget: model not found".
+            handle.update(final_output.bundle(self.state()), raw=True)
+            self.close()
 
     def state(self) -> dict[str, Any]:
         """The figures a frontend draws (``final_output.bundle``'s input)."""
