@@ -116,6 +116,10 @@ function filterHas(filter: IFilter, digest: string): boolean {
  * than its refresh period allows, a failed refresh, no Web Crypto, `%%carbon --predict`) answers
  * false: the cell waits for its lookup, as without this.
  */
+/** After a failed refresh, the next one waits this long, doubling up to MAX_RETRY_MS. */
+const RETRY_MS = 30_000;
+const MAX_RETRY_MS = 600_000;
+
 export class KnownCodes {
   constructor(
     private readonly _fetch: () => Promise<unknown> = () => requestAPI('predict/known'),
@@ -126,15 +130,26 @@ export class KnownCodes {
   async refresh(): Promise<void> {
     try {
       this._filter = decodeKnown(await this._fetch(), this._now());
+      this._failures = 0;
     } catch {
       this._filter = null;
+      this._failures++;
+      this._failedAt = this._now();
     }
   }
 
-  /** Whether a refresh is due (none yet, or the payload's period has passed). */
+  /**
+   * Whether a refresh is due: none yet, or the payload's period has passed; after failures, once
+   * RETRY_MS has passed, doubling up to MAX_RETRY_MS (a server without the extension, or down,
+   * is not asked every few seconds).
+   */
   get stale(): boolean {
     const filter = this._filter;
-    return !filter || this._now() - filter.receivedAt >= filter.refreshMs;
+    if (filter) {
+      return this._now() - filter.receivedAt >= filter.refreshMs;
+    }
+    const wait = this._failures === 0 ? 0 : Math.min(RETRY_MS * 2 ** (this._failures - 1), MAX_RETRY_MS);
+    return this._now() - this._failedAt >= wait;
   }
 
   /** A cell with this code was sent to the kernel: its code (and a `--flops` template) may have a basis now. */
@@ -176,6 +191,8 @@ export class KnownCodes {
   }
 
   private _filter: IFilter | null = null;
+  private _failures = 0;
+  private _failedAt = 0;
   private _local = new Set<string>();
   private _localTemplates = new Set<string>();
   private _pending: Promise<void> = Promise.resolve();

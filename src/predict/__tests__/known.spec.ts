@@ -110,6 +110,15 @@ describe('which cells need not wait', () => {
     fail = true;
     await known.refresh();
     expect(await known.hasNoBasis('a()')).toBe(false);
+    // A failing server is asked again after 30 s, then 60 s, ... (not at every 5 s check).
+    expect(known.stale).toBe(false);
+    now += 30_000;
+    expect(known.stale).toBe(true);
+    await known.refresh();
+    now += 30_000;
+    expect(known.stale).toBe(false);
+    now += 30_000;
+    expect(known.stale).toBe(true);
 
     fail = false;
     await known.refresh();
