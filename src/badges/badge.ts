@@ -114,6 +114,13 @@ export class CellBadge extends Widget {
         this._chip.focus();
       }
     });
+    // Tabbing out of it closes it too, as a click outside does (Escape could not reach it then).
+    popover.addEventListener('focusout', event => {
+      const next = event.relatedTarget as Node | null;
+      if (next && !popover.contains(next) && !this._chip.contains(next)) {
+        this._closePopover();
+      }
+    });
     this._outsideClick = (event: MouseEvent) => {
       if (!popover.contains(event.target as Node) && !this._chip.contains(event.target as Node)) {
         this._closePopover();

@@ -41,3 +41,20 @@ describe('CellBadge', () => {
     expect(chip.textContent).toContain('10 mWh');
   });
 });
+
+describe('CellBadge popover', () => {
+  it('closes when the keyboard leaves it, as when a click lands outside', () => {
+    const badge = new CellBadge(nullTranslator.load('jupyterlab_carbon'));
+    document.body.append(badge.node);
+    const outside = document.createElement('button');
+    document.body.append(outside);
+    badge.showSummary(summaryFromRun(run('r', 36), null), null, OPTIONS);
+    badge.togglePopover();
+    const popover = badge.node.querySelector('[role="dialog"]') as HTMLElement;
+    expect(popover).not.toBeNull();
+    popover.dispatchEvent(new FocusEvent('focusout', { relatedTarget: outside, bubbles: true }));
+    expect(badge.node.querySelector('[role="dialog"]')).toBeNull();
+    badge.dispose();
+    outside.remove();
+  });
+});
