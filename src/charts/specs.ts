@@ -213,13 +213,15 @@ export function paretoChart(
   const frontValues = values.filter(value => front.has(value.run)).sort((a, b) => a.wh - b.wh);
   const title = trans.__('Energy against %1', metric);
   const description = higherIsBetter
-    ? trans.__(
+    ? trans._n(
+        'Points: %1 run by energy and %2 (higher is better). The line joins the %3 runs that no other run beats with less energy and a higher %2.',
         'Points: %1 runs by energy and %2 (higher is better). The line joins the %3 runs that no other run beats with less energy and a higher %2.',
         data.length,
         metric,
         front.size
       )
-    : trans.__(
+    : trans._n(
+        'Points: %1 run by energy and %2 (lower is better). The line joins the %3 runs that no other run beats with less energy and a lower %2.',
         'Points: %1 runs by energy and %2 (lower is better). The line joins the %3 runs that no other run beats with less energy and a lower %2.',
         data.length,
         metric,

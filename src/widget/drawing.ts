@@ -264,14 +264,21 @@ export class CarbonDrawing {
     const history = historyOf(this._history, this._source.summary.run_id ?? null);
     const top = formatEnergy(history.maxEnergyJ);
     caption.textContent = history.metricName
-      ? trans.__(
+      ? trans._n(
+          'Last %1 run of %2: energy (bar, up to %3) and %4 (line)',
           'Last %1 runs of %2: energy (bars, up to %3) and %4 (line)',
           history.marks.length,
           experiment,
           top,
           history.metricName
         )
-      : trans.__('Last %1 runs of %2: energy (bars, up to %3)', history.marks.length, experiment, top);
+      : trans._n(
+          'Last %1 run of %2: energy (bar, up to %3)',
+          'Last %1 runs of %2: energy (bars, up to %3)',
+          history.marks.length,
+          experiment,
+          top
+        );
     const chart = historyChart(history, caption.textContent, index => {
       const mark = history.marks[index];
       const when = new Date(mark.startedAt * 1000).toLocaleString();

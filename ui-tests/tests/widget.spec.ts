@@ -36,7 +36,7 @@ for (const theme of ['light', 'dark'] as const) {
     await expect(final).toContainText('server record', { timeout: 30000 });
     await expect(final).toContainText('modeled');
     await expect(final).toContainText('budget-exceeded');
-    await expect(widget.locator('figcaption')).toContainText('runs of demo: energy');
+    await expect(widget.locator('figcaption')).toContainText(/runs? of demo: energy/);
     await expect(widget.locator('.jp-carbon-Widget-history rect.jp-mod-current')).toHaveCount(1);
     await page.screenshot({ path: test.info().outputPath(`widget-final-${theme}.png`) });
 
@@ -59,7 +59,7 @@ test('a cell shorter than the live delay shows the widget once, in its final sta
   await expect(widget).toHaveCount(1);
   const final = widget.getByRole('status');
   await expect(final).toContainText('server record', { timeout: 30000 });
-  await expect(widget.locator('figcaption')).toContainText('runs of short: energy');
+  await expect(widget.locator('figcaption')).toContainText(/runs? of short: energy/);
   await page.screenshot({ path: test.info().outputPath('widget-short-final.png') });
 
   // Saved as the kernel sent it: the small state under the labextension's own MIME type (no
@@ -77,6 +77,6 @@ test('a cell shorter than the live delay shows the widget once, in its final sta
   await reloadFromDisk(page);
   const redrawn = page.locator(`${WIDGET}:not([data-before-reload])`);
   await expect(redrawn.getByRole('status')).toContainText('server record', { timeout: 30000 });
-  await expect(redrawn.locator('figcaption')).toContainText('runs of short: energy');
+  await expect(redrawn.locator('figcaption')).toContainText(/runs? of short: energy/);
   await expect(page.locator(WIDGET)).toHaveCount(1);
 });

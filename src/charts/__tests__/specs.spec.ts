@@ -86,6 +86,11 @@ describe('paretoChart', () => {
     expect(chart.description).toContain('higher is better');
   });
 
+  it('counts its points in words that agree with their number', () => {
+    expect(paretoChart(points.slice(0, 1), 'accuracy', true, trans)!.description).toMatch(/^Points: 1 run by/);
+    expect(paretoChart(points, 'accuracy', true, trans)!.description).toMatch(/^Points: 3 runs by/);
+  });
+
   it('follows the direction of the metric', () => {
     const chart = paretoChart(points, 'loss', false, trans)!;
     const [line] = (chart.spec as { layer: Array<{ data: { values: Array<Record<string, unknown>> } }> }).layer;
