@@ -221,7 +221,7 @@ export function totalsLine(totals: IGroupTotals, context: IColumnContext): strin
   const cost = totals.cost === null ? '' : ` · ${formatCost(totals.cost, totals.currency)}`;
   return trans.__(
     '%1 · %2 · %3%4',
-    trans._n('%1 run', '%1 runs', totals.runs),
+    trans._n('%2 run', '%2 runs', totals.runs, totals.runs.toLocaleString()),
     formatEnergy(totals.attributed_j, energyUnit),
     formatCarbon(totals.gco2e),
     cost

@@ -294,11 +294,11 @@ export class LedgerPanel extends Widget {
     } else if (model.countAtLeast !== null) {
       parts.push(trans.__('%1+ runs', model.countAtLeast.toLocaleString()));
     } else if (!model.showsGroups) {
-      parts.push(trans._n('%1 run', '%1 runs', model.rowCount));
+      parts.push(trans._n('%2 run', '%2 runs', model.rowCount, model.rowCount.toLocaleString()));
     }
     const selected = model.selection.size;
     if (selected > 0) {
-      parts.push(trans._n('%1 selected', '%1 selected', selected));
+      parts.push(trans._n('%2 selected', '%2 selected', selected, selected.toLocaleString()));
     }
     if (model.loading) {
       parts.push(trans.__('loading…'));

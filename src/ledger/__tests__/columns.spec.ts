@@ -65,5 +65,9 @@ describe('columns', () => {
       last_started_at: 2
     };
     expect(totalsLine(totals, { trans, energyUnit: 'Wh' })).toBe('2 runs · 2 Wh · 1.5 kg CO₂e');
+    expect(totalsLine({ ...totals, runs: 1 }, { trans, energyUnit: 'Wh' })).toMatch(/^1 run · /);
+    const many = totalsLine({ ...totals, runs: 2329 }, { trans, energyUnit: 'Wh' });
+    expect(many).toMatch(new RegExp(`^${(2329).toLocaleString()} runs · `));
+    expect(many).not.toMatch(/^2329/);
   });
 });
