@@ -152,6 +152,16 @@ export class LedgerListModel implements IDisposable {
    * When the server counted the matching runs only up to its cap: how many match at least
    * (else null). The list then ends one row past the runs loaded, which asks for more.
    */
+  /** Whether the selection is every loaded run while more runs are not loaded yet (what
+   * select-all gives in a long list): an action on it reaches those runs only. */
+  get selectionIsLoadedRunsOnly(): boolean {
+    if (this.showsGroups || this._selection.size < 2) {
+      return false;
+    }
+    const loaded = this._rows.filter(run => run !== undefined).length;
+    return loaded < this._total && this._selection.size === loaded;
+  }
+
   get countAtLeast(): number | null {
     return this.showsGroups ? null : this._countAtLeast;
   }

@@ -297,7 +297,9 @@ export class LedgerPanel extends Widget {
       parts.push(trans._n('%2 run', '%2 runs', model.rowCount, model.rowCount.toLocaleString()));
     }
     const selected = model.selection.size;
-    if (selected > 0) {
+    if (model.selectionIsLoadedRunsOnly) {
+      parts.push(trans.__('%1 selected: the loaded runs only (scroll to load more)', selected.toLocaleString()));
+    } else if (selected > 0) {
       parts.push(trans._n('%2 selected', '%2 selected', selected, selected.toLocaleString()));
     }
     if (model.loading) {

@@ -253,6 +253,26 @@ describe('LedgerListModel', () => {
     expect(model.selection.size).toBe(0);
   });
 
+  it('tells when the selection is every loaded run of a longer list (select-all)', async () => {
+    const source = new FakeSource(ledger(500));
+    const model = new LedgerListModel(source);
+    model.reload();
+    await source.flush();
+    model.selectAllLoaded();
+    expect(model.selection.size).toBeLessThan(500);
+    expect(model.selectionIsLoadedRunsOnly).toBe(true);
+    model.select(0);
+    expect(model.selectionIsLoadedRunsOnly).toBe(false);
+
+    const fewSource = new FakeSource(ledger(5));
+    const few = new LedgerListModel(fewSource);
+    few.reload();
+    await fewSource.flush();
+    few.selectAllLoaded();
+    expect(few.selection.size).toBe(5);
+    expect(few.selectionIsLoadedRunsOnly).toBe(false); // every run is loaded: all are selected
+  });
+
   it('forgets runs that left the list, even when not every row is loaded', async () => {
     const source = new FakeSource(ledger(500));
     const model = new LedgerListModel(source);
