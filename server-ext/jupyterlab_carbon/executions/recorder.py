@@ -70,13 +70,9 @@ class Finished:
 
 
 @dataclass
-class Progress:
+class Progress(Started):
     """A running execution measured so far (its row updated, for a crash to leave that much)."""
 
-    base: dict[str, Any]
-    code: str | None
-    execution_count: int | None
-    flags: list[str]
     at: float
     start: Future[Edge]
     now: Future[Edge]
@@ -93,7 +89,7 @@ class _Stop:
     pass
 
 
-Job = Started | Progress | Finished | CloseCrashed | _Stop
+Job = Started | Finished | CloseCrashed | _Stop  # Progress is a Started
 
 
 @dataclass
@@ -191,8 +187,8 @@ class Recorder:
         ended = {job.base["run_id"] for job in jobs if isinstance(job, Finished)}
         for job in jobs:
             try:
-                if isinstance(job, Started | Progress) and job.base["run_id"] not in ended:
-                    record = self._running_record(job) if isinstance(job, Started) else self._progress_record(job)
+                if isinstance(job, Started) and job.base["run_id"] not in ended:
+                    record = self._progress_record(job) if isinstance(job, Progress) else self._running_record(job)
                     running[record.run_id] = record
                 elif isinstance(job, Finished):
                     finished.append(self._final_or_plain_record(job))
@@ -250,9 +246,8 @@ class Recorder:
     def _progress_record(self, job: Progress) -> RunRecord:
         """The running row with the window measured up to ``job.at`` (ended_at is then)."""
         measured = measure_window(self.sampler, job.start.result(), job.now.result(), job.base["started_at"], job.at)
-        record = self._running_record(Started(job.base, job.code, job.execution_count, job.flags))
         return replace(
-            record,
+            self._running_record(job),
             **measured.record_fields(),
             flags=sorted({*job.flags, *measured.flags}),
             impact=self.impact(measured.attributed_j) if self.impact is not None else None,
